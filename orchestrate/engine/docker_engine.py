@@ -1,0 +1,256 @@
+"""The Docker implementation of the engine interface (docker SDK, low-level API).
+
+Observation is cheap on purpose: one list call each for containers, volumes and networks, then
+inspects only of the containers and images that matter, side by side. SDK exceptions never leave
+this module: callers see EngineUnreachable, TransientEngineError, NotFoundError or EngineError.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from typing import Any
+
+import docker
+import docker.errors
+import requests.exceptions
+from docker.types import Healthcheck as DockerHealthcheck
+from docker.types import Mount as DockerMount
+
+from orchestrate import labels as L
+from orchestrate.desired import DesiredApp, Mount, VolumeSpec
+from orchestrate.engine.interface import EngineEvent, Snapshot
+from orchestrate.errors import EngineError, EngineUnreachable, NotFoundError, TransientEngineError
+from orchestrate.observed import (
+    ImageDefaults,
+    ObservedContainer,
+    container_from_inspect,
+    image_from_inspect,
+    volume_from_inspect,
+)
+
+DEFAULT_ENDPOINT = "unix:///var/run/docker.sock"
+API_TIMEOUT = 120  # seconds; a stop waits for the grace period on top of this
+
+
+@contextmanager
+def translated(endpoint: str, what: str) -> Iterator[None]:
+    """Turn SDK and transport errors into ours, keeping the engine's own message."""
+    try:
+        yield
+    except docker.errors.NotFound as exc:
+        raise NotFoundError(f"{what}: {_explain(exc)}") from None
+    except docker.errors.APIError as exc:
+        kind = TransientEngineError if exc.is_server_error() and not _is_permanent(exc) else EngineError
+        raise kind(f"{what}: {_explain(exc)}") from None
+    except (requests.exceptions.ConnectionError, ConnectionError, FileNotFoundError) as exc:
+        raise EngineUnreachable(endpoint, _short(exc)) from None
+    except requests.exceptions.ReadTimeout:
+        raise TransientEngineError(f"{what}: the engine did not answer in {API_TIMEOUT}s") from None
+    except docker.errors.DockerException as exc:
+        raise EngineError(f"{what}: {exc}") from None
+
+
+def _explain(exc: docker.errors.APIError) -> str:
+    return str(exc.explanation or exc)
+
+
+def _is_permanent(exc: docker.errors.APIError) -> bool:
+    # The engine answers 500 for some errors that will never pass (bad mount source, pull denied).
+    text = _explain(exc).lower()
+    return any(word in text for word in ("no such", "not found", "invalid", "denied", "does not exist", "pull access"))
+
+
+def _short(exc: BaseException) -> str:
+    text = str(exc)
+    for marker in ("Connection refused", "No such file or directory", "Connection aborted", "timed out"):
+        if marker in text:
+            return marker
+    return text[:200]
+
+
+class DockerEngine:
+    def __init__(self, endpoint: str | None = None) -> None:
+        self.endpoint = endpoint or os.environ.get("DOCKER_HOST") or DEFAULT_ENDPOINT
+        self.mutations = 0
+        with translated(self.endpoint, "connect"):
+            try:
+                self.api = docker.APIClient(base_url=self.endpoint, version="auto", timeout=API_TIMEOUT)
+            except docker.errors.DockerException as exc:
+                raise EngineUnreachable(self.endpoint, _short(exc)) from None
+
+    # --- observation -------------------------------------------------------------------------
+
+    def snapshot(self, *, app_names: Iterable[str], image_refs: Iterable[str]) -> Snapshot:
+        names = set(app_names)
+        with translated(self.endpoint, "list containers"):
+            listed = self.api.containers(all=True)
+            volumes = self.api.volumes().get("Volumes") or []
+            networks = frozenset(n["Name"] for n in self.api.networks())
+        wanted = [c["Id"] for c in listed if _relevant(c, names)]
+        with ThreadPoolExecutor(max_workers=8) as pool:
+            inspected = [c for c in pool.map(self.inspect_container, wanted) if c is not None]
+            refs = set(image_refs) | {c.image_id for c in inspected}
+            images = {ref: img for ref, img in zip(refs, pool.map(self.inspect_image, refs), strict=False) if img is not None}
+        return Snapshot(
+            containers={c.name: c for c in inspected},
+            volumes={v["Name"]: volume_from_inspect(v) for v in volumes},
+            networks=networks,
+            images=images,
+        )
+
+    def inspect_container(self, ref: str) -> ObservedContainer | None:
+        try:
+            with translated(self.endpoint, f"inspect container {ref}"):
+                return container_from_inspect(self.api.inspect_container(ref))
+        except NotFoundError:
+            return None
+
+    def inspect_image(self, ref: str) -> ImageDefaults | None:
+        try:
+            with translated(self.endpoint, f"inspect image {ref}"):
+                return image_from_inspect(self.api.inspect_image(ref))
+        except NotFoundError:
+            return None
+
+    def logs_tail(self, container_id: str, lines: int = 20) -> str:
+        try:
+            with translated(self.endpoint, "logs"):
+                raw = self.api.logs(container_id, tail=lines)
+        except EngineError:
+            return ""
+        return raw.decode("utf-8", "replace").rstrip()
+
+    def containers_using_volume(self, name: str) -> list[str]:
+        with translated(self.endpoint, f"list users of volume {name}"):
+            listed = self.api.containers(all=True, filters={"volume": name})
+        return sorted(c["Names"][0].lstrip("/") for c in listed)
+
+    def events(self, *, since: float, until: float) -> Iterator[EngineEvent]:
+        with translated(self.endpoint, "events"):
+            for event in self.api.events(since=int(since), until=int(until) + 1, decode=True):
+                actor = event.get("Actor") or {}
+                attributes = actor.get("Attributes") or {}
+                yield EngineEvent(event.get("Type", ""), event.get("Action", ""), attributes.get("name", ""), attributes)
+
+    # --- mutations ---------------------------------------------------------------------------
+
+    def _mutate(self, what: str, call: Any, *args: Any, **kwargs: Any) -> Any:
+        self.mutations += 1
+        with translated(self.endpoint, what):
+            return call(*args, **kwargs)
+
+    def pull(self, ref: str) -> ImageDefaults:
+        repository, _, tag = ref.rpartition(":") if "@" not in ref else (ref, "", "")
+        self._mutate(f"pull {ref}", self.api.pull, repository or ref, tag=tag or None)
+        image = self.inspect_image(ref)
+        if image is None:
+            raise EngineError(f"pull {ref}: the image is still not present after the pull")
+        return image
+
+    def create_volume(self, volume: VolumeSpec) -> None:
+        self._mutate(
+            f"create volume {volume.name}",
+            self.api.create_volume,
+            name=volume.name,
+            driver=volume.driver,
+            driver_opts=dict(volume.driver_opts) or None,
+            labels=L.volume_labels(app=volume.app, key=volume.key),
+        )
+
+    def remove_volume(self, name: str) -> None:
+        self._mutate(f"remove volume {name}", self.api.remove_volume, name)
+
+    def create_network(self, name: str) -> None:
+        self._mutate(f"create network {name}", self.api.create_network, name, driver="bridge", labels=L.network_labels())
+
+    def create_container(self, app: DesiredApp, *, name: str, labels: dict[str, str]) -> str:
+        host_config = self.api.create_host_config(
+            mounts=[_docker_mount(m) for m in app.mounts],
+            port_bindings=_port_bindings(app),
+            restart_policy={"Name": app.restart, "MaximumRetryCount": app.restart_retries},
+            mem_limit=app.memory or None,
+            nano_cpus=app.nano_cpus or None,
+            network_mode=app.network,
+        )
+        networking = None
+        if app.aliases:
+            networking = self.api.create_networking_config({app.network: self.api.create_endpoint_config(aliases=list(app.aliases))})
+        created = self._mutate(
+            f"create container {name}",
+            self.api.create_container,
+            image=app.image,
+            name=name,
+            command=list(app.command) if app.command is not None else None,
+            entrypoint=list(app.entrypoint) if app.entrypoint is not None else None,
+            environment=dict(app.env),
+            user=app.user,
+            labels={**app.labels, **labels},
+            ports=[(p.container_port, p.protocol) for p in app.ports] or None,
+            healthcheck=_docker_healthcheck(app),
+            stop_timeout=app.stop_grace_seconds,
+            host_config=host_config,
+            networking_config=networking,
+            detach=True,
+            use_config_proxy=False,  # proxy env from the client's config would show as drift
+        )
+        return str(created["Id"])
+
+    def start(self, container_id: str) -> None:
+        self._mutate(f"start {container_id[:12]}", self.api.start, container_id)
+
+    def stop(self, container_id: str, *, timeout: int) -> None:
+        self._mutate(f"stop {container_id[:12]}", self.api.stop, container_id, timeout=timeout)
+
+    def rename(self, container_id: str, name: str) -> None:
+        self._mutate(f"rename {container_id[:12]} to {name}", self.api.rename, container_id, name)
+
+    def remove_container(self, container_id: str) -> None:
+        # v=False: removing a container never removes a volume.
+        self._mutate(f"remove container {container_id[:12]}", self.api.remove_container, container_id, v=False, force=True)
+
+    def update_restart(self, container_id: str, *, policy: str, retries: int) -> None:
+        self._mutate(
+            f"update {container_id[:12]}",
+            self.api.update_container,
+            container_id,
+            restart_policy={"Name": policy, "MaximumRetryCount": retries},
+        )
+
+
+def _relevant(listed: dict[str, Any], app_names: set[str]) -> bool:
+    if L.is_ours(listed.get("Labels")):
+        return True
+    names = {n.lstrip("/") for n in listed.get("Names") or ()}
+    return bool(names & app_names)
+
+
+def _docker_mount(mount: Mount) -> DockerMount:
+    if mount.kind == "tmpfs":
+        return DockerMount(mount.target, None, type="tmpfs", read_only=mount.read_only, tmpfs_size=mount.tmpfs_size, tmpfs_mode=mount.tmpfs_mode)
+    return DockerMount(mount.target, mount.source, type=mount.kind, read_only=mount.read_only)
+
+
+def _port_bindings(app: DesiredApp) -> dict[str, list[tuple[str, int] | int | None]]:
+    bindings: dict[str, list[Any]] = {}
+    for port in app.ports:
+        host: Any = (port.host_ip, port.host_port or "") if port.host_ip else port.host_port
+        bindings.setdefault(port.key, []).append(host)
+    return bindings
+
+
+def _docker_healthcheck(app: DesiredApp) -> DockerHealthcheck | None:
+    check = app.healthcheck
+    if check is None:
+        return None
+    return DockerHealthcheck(
+        test=list(check.test),
+        interval=check.interval_ns or None,
+        timeout=check.timeout_ns or None,
+        retries=check.retries or None,
+        start_period=check.start_period_ns or None,
+    )
+
+

@@ -1,0 +1,65 @@
+"""What the rest of stateful may ask of an engine. Implementations: DockerEngine; tests' fakes."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from orchestrate.desired import DesiredApp, VolumeSpec
+from orchestrate.observed import ImageDefaults, ObservedContainer, ObservedVolume
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """What one observation of the engine found (host directories are looked at elsewhere)."""
+
+    containers: dict[str, ObservedContainer]
+    volumes: dict[str, ObservedVolume]
+    networks: frozenset[str]
+    images: dict[str, ImageDefaults]
+
+
+@dataclass(frozen=True)
+class EngineEvent:
+    kind: str  # container | volume | network | image
+    action: str
+    name: str
+    labels: dict[str, str] = field(default_factory=dict)
+
+
+class Engine(Protocol):
+    endpoint: str
+    mutations: int  # mutating calls made through this engine (a no-op apply makes none)
+
+    def snapshot(self, *, app_names: Iterable[str], image_refs: Iterable[str]) -> Snapshot: ...
+
+    def inspect_container(self, ref: str) -> ObservedContainer | None: ...
+
+    def inspect_image(self, ref: str) -> ImageDefaults | None: ...
+
+    def pull(self, ref: str) -> ImageDefaults: ...
+
+    def create_volume(self, volume: VolumeSpec) -> None: ...
+
+    def remove_volume(self, name: str) -> None: ...
+
+    def create_network(self, name: str) -> None: ...
+
+    def create_container(self, app: DesiredApp, *, name: str, labels: dict[str, str]) -> str: ...
+
+    def start(self, container_id: str) -> None: ...
+
+    def stop(self, container_id: str, *, timeout: int) -> None: ...
+
+    def rename(self, container_id: str, name: str) -> None: ...
+
+    def remove_container(self, container_id: str) -> None: ...
+
+    def update_restart(self, container_id: str, *, policy: str, retries: int) -> None: ...
+
+    def logs_tail(self, container_id: str, lines: int = 20) -> str: ...
+
+    def containers_using_volume(self, name: str) -> list[str]: ...
+
+    def events(self, *, since: float, until: float) -> Iterator[EngineEvent]: ...

@@ -1,0 +1,89 @@
+"""The exception hierarchy and the stable exit codes.
+
+Imports nothing of ours. Every error the CLI shows is a StatefulError; the CLI catches that one
+base in one place and exits with the error's code.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import IntEnum
+
+
+class ExitCode(IntEnum):
+    OK = 0
+    CHANGES_PENDING = 1
+    BAD_SPEC = 2
+    ENGINE_UNREACHABLE = 3
+    APPLY_FAILED = 4
+    DATA_GUARD = 5
+    BUSY = 75
+
+
+class StatefulError(Exception):
+    """Base of every error we expect and explain."""
+
+    exit_code: ExitCode = ExitCode.APPLY_FAILED
+
+
+@dataclass(frozen=True)
+class SpecProblem:
+    """One problem in a spec, located in its file."""
+
+    file: str
+    line: int  # 1-based; 0 when unknown
+    column: int  # 1-based; 0 when unknown
+    field: str  # dotted path, e.g. "volumes.data.target"
+    message: str
+
+    def __str__(self) -> str:
+        where = f"{self.file}:{self.line}:{self.column}" if self.line else self.file
+        return f"{where}: {self.field}: {self.message}" if self.field else f"{where}: {self.message}"
+
+
+class SpecError(StatefulError):
+    """One or more problems in the specs; all of them are reported at once."""
+
+    exit_code = ExitCode.BAD_SPEC
+
+    def __init__(self, problems: list[SpecProblem]) -> None:
+        self.problems = sorted(problems, key=lambda p: (p.file, p.line, p.column, p.field))
+        super().__init__("\n".join(str(p) for p in self.problems))
+
+
+class UsageError(StatefulError):
+    exit_code = ExitCode.BAD_SPEC
+
+
+class EngineUnreachable(StatefulError):
+    exit_code = ExitCode.ENGINE_UNREACHABLE
+
+    def __init__(self, endpoint: str, reason: str) -> None:
+        self.endpoint = endpoint
+        super().__init__(f"cannot reach the Docker engine at {endpoint}: {reason}")
+
+
+class EngineError(StatefulError):
+    """The engine refused an operation (a permanent error: retrying will not help)."""
+
+    exit_code = ExitCode.APPLY_FAILED
+
+
+class TransientEngineError(EngineError):
+    """The engine failed in a way that may pass (server error, timeout); worth a retry."""
+
+
+class NotFoundError(EngineError):
+    """The object asked for does not exist."""
+
+
+class ApplyFailed(StatefulError):
+    exit_code = ExitCode.APPLY_FAILED
+
+
+class DataGuardRefusal(StatefulError):
+    exit_code = ExitCode.DATA_GUARD
+
+
+class LockBusy(StatefulError):
+    exit_code = ExitCode.BUSY

@@ -1,0 +1,258 @@
+"""The executor: runs a Plan through the engine, step by step, with health gates and rollback.
+
+It never re-decides: the plan says what to do to which app; this module only knows how to do it
+safely. The recreate keeps at most one container of an app running on its volumes at any time.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+
+from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait_exponential
+
+from orchestrate import hostfs
+from orchestrate import labels as L
+from orchestrate.compare import mount_diffs
+from orchestrate.desired import DesiredApp
+from orchestrate.engine import Engine
+from orchestrate.errors import ApplyFailed, ExitCode, StatefulError, TransientEngineError
+from orchestrate.health import HealthGate, wait_healthy
+from orchestrate.plan import AppAction, Kind, Plan, uncovered_volumes_problem
+
+Reporter = Callable[[str, str, float | None], None]  # (app, step description, seconds taken)
+
+
+@dataclass(frozen=True)
+class Options:
+    health_timeout: float | None = None  # None: derived from the app's healthcheck
+    settle_seconds: float = 5.0  # how long an app without a healthcheck must stay up
+
+
+@dataclass(frozen=True)
+class Outcome:
+    app: str
+    kind: Kind
+    ok: bool
+    message: str = ""
+    exit_code: ExitCode = ExitCode.OK
+    seconds: float = 0.0
+
+
+@dataclass
+class Report:
+    outcomes: list[Outcome] = field(default_factory=list)
+
+    @property
+    def exit_code(self) -> ExitCode:
+        codes = {o.exit_code for o in self.outcomes if not o.ok}
+        for code in (ExitCode.DATA_GUARD, ExitCode.APPLY_FAILED, ExitCode.BAD_SPEC):
+            if code in codes:
+                return code
+        return ExitCode.OK
+
+
+def _quiet(app: str, step: str, seconds: float | None) -> None:
+    return None
+
+
+class Executor:
+    def __init__(self, engine: Engine, *, report: Reporter = _quiet, options: Options | None = None) -> None:
+        self.engine = engine
+        self.report = report
+        self.options = options or Options()
+
+    def run(self, plan: Plan, desired: list[DesiredApp]) -> Report:
+        apps = {a.name: a for a in desired}
+        result = Report()
+        failed: set[str] = set()
+        for action in plan.actions:
+            app = apps[action.app]
+            waiting_on = [d for d in app.depends_on if d in failed]
+            if waiting_on:
+                failed.add(app.name)
+                message = f"skipped: depends on {', '.join(waiting_on)}, which failed"
+                result.outcomes.append(Outcome(app.name, action.kind, False, message, ExitCode.APPLY_FAILED))
+                continue
+            outcome = self._run_action(action, app, apps)
+            result.outcomes.append(outcome)
+            if not outcome.ok:
+                failed.add(app.name)
+        return result
+
+    def _run_action(self, action: AppAction, app: DesiredApp, apps: dict[str, DesiredApp]) -> Outcome:
+        started = time.monotonic()
+        if action.kind is Kind.BLOCKED:
+            assert action.problem is not None
+            return Outcome(app.name, action.kind, False, action.problem.message, action.problem.exit_code)
+        try:
+            self._prepare(action)
+            if action.kind is not Kind.NOOP:
+                self._wait_dependencies(app, apps)
+            self._apply(action, app)
+        except StatefulError as exc:
+            return Outcome(app.name, action.kind, False, str(exc), exc.exit_code, time.monotonic() - started)
+        return Outcome(app.name, action.kind, True, seconds=time.monotonic() - started)
+
+    @contextmanager
+    def _step(self, app: str, what: str) -> Iterator[None]:
+        started = time.monotonic()
+        yield
+        self.report(app, what, time.monotonic() - started)
+
+    def _prepare(self, action: AppAction) -> None:
+        """Network, volumes, host dirs and image: everything before any container is touched."""
+        if action.create_network:
+            with self._step(action.app, f"create network {action.create_network}"):
+                self.engine.create_network(action.create_network)
+        for volume in action.create_volumes:
+            with self._step(action.app, f"create volume {volume.name}"):
+                self.engine.create_volume(volume)
+        for bind in action.create_dirs:
+            with self._step(action.app, f"create directory {bind.path}"):
+                hostfs.create_dir(bind)
+        if action.pull:
+            with self._step(action.app, f"pull {action.pull}"):
+                self._pull(action.pull)
+
+    def _pull(self, ref: str) -> None:
+        try:
+            for attempt in Retrying(
+                retry=retry_if_exception_type(TransientEngineError),
+                stop=stop_after_attempt(3),
+                wait=wait_exponential(multiplier=1, max=10),
+                reraise=True,
+            ):
+                with attempt:
+                    self.engine.pull(ref)
+        except StatefulError as exc:
+            raise ApplyFailed(f"image {ref} could not be pulled; nothing was stopped: {exc}") from None
+
+    def _wait_dependencies(self, app: DesiredApp, apps: dict[str, DesiredApp]) -> None:
+        for dep in app.depends_on:
+            container = self.engine.inspect_container(dep)
+            if container is None:
+                raise ApplyFailed(f"depends on {dep}, which has no container")
+            with self._step(app.name, f"wait for {dep}"):
+                self._gate(apps[dep], container.id, container.name)
+
+    def _apply(self, action: AppAction, app: DesiredApp) -> None:
+        if action.kind in (Kind.CREATE, Kind.RECREATE):
+            self._check_image_volumes(app)
+        if action.kind is Kind.CREATE:
+            self._create(action, app)
+        elif action.kind is Kind.RECREATE:
+            self._recreate(action, app)
+        elif action.kind is Kind.UPDATE:
+            self._update(action, app)
+        elif action.kind is Kind.START:
+            self._start(action, app)
+
+    def _check_image_volumes(self, app: DesiredApp) -> None:
+        image = self.engine.inspect_image(app.image)
+        if image is None:
+            raise ApplyFailed(f"image {app.image} is not present")
+        if problem := uncovered_volumes_problem(app, image):
+            error = ApplyFailed(problem.message)
+            error.exit_code = problem.exit_code
+            raise error
+
+    def _labels(self, app: DesiredApp, generation: int) -> dict[str, str]:
+        labels = L.container_labels(app=app.name, spec_hash=app.spec_hash, spec_file=app.spec_file, generation=generation)
+        if app.secrets_hash:
+            labels[L.SECRETS_HASH] = app.secrets_hash
+        return labels
+
+    def _create(self, action: AppAction, app: DesiredApp) -> None:
+        with self._step(app.name, "create container"):
+            container_id = self.engine.create_container(app, name=app.name, labels=self._labels(app, action.generation))
+        with self._step(app.name, "start"):
+            self.engine.start(container_id)
+        self._verify_and_gate(app, container_id, app.name)
+
+    def _start(self, action: AppAction, app: DesiredApp) -> None:
+        assert action.container_id is not None
+        with self._step(app.name, "start"):
+            self.engine.start(action.container_id)
+        self._verify_and_gate(app, action.container_id, app.name)
+
+    def _update(self, action: AppAction, app: DesiredApp) -> None:
+        assert action.container_id is not None
+        with self._step(app.name, f"update restart policy to {app.restart}"):
+            self.engine.update_restart(action.container_id, policy=app.restart, retries=app.restart_retries)
+        if action.start:
+            self._start(action, app)
+
+    def _recreate(self, action: AppAction, app: DesiredApp) -> None:
+        old_id = action.container_id
+        assert old_id is not None
+        new_name, old_name = app.name + L.NEW_SUFFIX, app.name + L.OLD_SUFFIX
+        self._remove_if_present(new_name, app.name)
+        with self._step(app.name, "create new container (not started)"):
+            new_id = self.engine.create_container(app, name=new_name, labels=self._labels(app, action.generation))
+        progress: list[str] = []
+        try:
+            with self._step(app.name, f"stop old container (grace {app.stop_grace_seconds}s)"):
+                self.engine.stop(old_id, timeout=app.stop_grace_seconds)
+            progress.append("stopped")
+            with self._step(app.name, "rename old container"):
+                self.engine.rename(old_id, old_name)
+            progress.append("renamed old")
+            with self._step(app.name, "rename new container"):
+                self.engine.rename(new_id, app.name)
+            progress.append("renamed new")
+            with self._step(app.name, "start new container"):
+                self.engine.start(new_id)
+            progress.append("started new")
+            self._verify_and_gate(app, new_id, app.name)
+        except StatefulError as exc:
+            self._roll_back(app, old_id=old_id, new_id=new_id, progress=progress)
+            raise ApplyFailed(f"the new container failed: {exc}\nrolled back: the previous container runs again on the same volumes") from None
+        with self._step(app.name, "remove old container"):
+            self.engine.remove_container(old_id)
+
+    def _roll_back(self, app: DesiredApp, *, old_id: str, new_id: str, progress: list[str]) -> None:
+        # The new container is stopped before the old one starts: never two on one datadir.
+        if "started new" in progress:
+            with self._step(app.name, "rollback: stop new container"):
+                self.engine.stop(new_id, timeout=app.stop_grace_seconds)
+        with self._step(app.name, "rollback: remove new container"):
+            self.engine.remove_container(new_id)
+        if "renamed old" in progress:
+            with self._step(app.name, "rollback: rename old container back"):
+                self.engine.rename(old_id, app.name)
+        if "stopped" in progress:
+            with self._step(app.name, "rollback: start old container"):
+                self.engine.start(old_id)
+            try:
+                self._gate(app, old_id, app.name)
+            except StatefulError as exc:
+                self.report(app.name, f"rollback: the old container is not healthy either: {exc}", None)
+
+    def _remove_if_present(self, name: str, app: str) -> None:
+        leftover = self.engine.inspect_container(name)
+        if leftover is not None and leftover.managed and leftover.app == app and not leftover.running:
+            with self._step(app, f"remove leftover {name}"):
+                self.engine.remove_container(leftover.id)
+
+    def _verify_and_gate(self, app: DesiredApp, container_id: str, name: str) -> None:
+        container = self.engine.inspect_container(container_id)
+        if container is None:
+            raise ApplyFailed(f"container {name} vanished after start")
+        wrong = mount_diffs(app.mounts, container.mounts)
+        if wrong:
+            # Never let an app run on other volumes than planned (Docker adding an anonymous one).
+            details = "; ".join(f"{d.field}: {d.old} (expected {d.new})" for d in wrong)
+            raise ApplyFailed(f"mounts differ from the plan: {details}")
+        with self._step(app.name, "healthy"):
+            self._gate(app, container_id, name)
+
+    def _gate(self, app: DesiredApp, container_id: str, name: str) -> None:
+        gate = HealthGate.for_app(app, timeout=self.options.health_timeout, settle=self.options.settle_seconds)
+        verdict = wait_healthy(self.engine, container_id, gate)
+        if not verdict.ok:
+            logs = self.engine.logs_tail(container_id, 15)
+            tail = "\n".join(f"    | {line}" for line in logs.splitlines()) if logs else ""
+            raise ApplyFailed(f"{name} {verdict.reason}" + (f"\n  last log lines:\n{tail}" if tail else ""))

@@ -1,0 +1,76 @@
+"""Waiting for an app to be healthy: its healthcheck, or staying up for a settle period.
+
+Polls the engine (tenacity) until healthy, unhealthy, exited, or out of time.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+from tenacity import RetryError, Retrying, retry_if_result, stop_after_delay, wait_fixed
+
+from orchestrate.desired import DesiredApp
+from orchestrate.engine import Engine
+from orchestrate.observed import ObservedContainer
+
+DEFAULT_INTERVAL_S = 30.0  # the engine's defaults when a healthcheck leaves them out
+DEFAULT_RETRIES = 3
+POLL_S = 0.25
+
+
+@dataclass(frozen=True)
+class HealthGate:
+    timeout: float
+    settle: float
+
+    @classmethod
+    def for_app(cls, app: DesiredApp, *, timeout: float | None, settle: float) -> HealthGate:
+        if timeout is not None:
+            return cls(timeout, settle)
+        check = app.healthcheck
+        if check is None:
+            # The image's healthcheck (if any) is unknown here: allow a generous default.
+            return cls(180.0, settle)
+        interval = (check.interval_ns / 1e9) or DEFAULT_INTERVAL_S
+        retries = check.retries or DEFAULT_RETRIES
+        return cls(check.start_period_ns / 1e9 + interval * (retries + 1) + 30.0, settle)
+
+
+@dataclass(frozen=True)
+class Verdict:
+    ok: bool
+    reason: str = ""
+
+
+def wait_healthy(engine: Engine, container_id: str, gate: HealthGate) -> Verdict:
+    """Healthy by its healthcheck, or (without one) still running `settle` seconds after start."""
+    started = time.monotonic()
+    first = engine.inspect_container(container_id)
+    if first is None:
+        return Verdict(False, "vanished")
+    baseline = (first.started_at, first.restart_count)
+
+    def verdict(container: ObservedContainer | None) -> Verdict | None:
+        if container is None:
+            return Verdict(False, "vanished")
+        if not container.running or (container.started_at, container.restart_count) != baseline:
+            return Verdict(False, f"stopped ({container.status}) instead of becoming healthy")
+        if container.health == "healthy":
+            return Verdict(True)
+        if container.health == "unhealthy":
+            return Verdict(False, "reported unhealthy by its healthcheck")
+        if not container.health and time.monotonic() - started >= gate.settle:
+            return Verdict(True)  # no healthcheck: up for the settle period
+        return None
+
+    poll = Retrying(
+        retry=retry_if_result(lambda v: v is None),
+        stop=stop_after_delay(gate.timeout),
+        wait=wait_fixed(POLL_S),
+    )
+    try:
+        result: Verdict = poll(lambda: verdict(engine.inspect_container(container_id)))
+    except RetryError:
+        return Verdict(False, f"did not become healthy within {gate.timeout:.0f}s")
+    return result

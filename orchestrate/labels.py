@@ -1,0 +1,60 @@
+"""Label names and the naming rules for what `stateful` creates.
+
+Everything we create carries these labels so that any run can rebuild its view from Docker alone.
+"""
+
+from __future__ import annotations
+
+PREFIX = "io.stateful."
+MANAGED = "io.stateful.managed"
+APP = "io.stateful.app"
+SPEC_HASH = "io.stateful.spec-hash"
+SPEC_VERSION = "io.stateful.spec-version"
+SPEC_FILE = "io.stateful.spec-file"
+SECRETS_HASH = "io.stateful.secrets-hash"
+GENERATION = "io.stateful.generation"
+VOLUME_KEY = "io.stateful.volume"
+
+# Bumped only when the meaning of the canonical spec changes; a new tool version alone never
+# causes a recreate.
+CURRENT_SPEC_VERSION = "1"
+
+# Temporary container names used during a recreate. App names cannot contain ".stateful-", so
+# these never collide with an app.
+NEW_SUFFIX = ".stateful-new"
+OLD_SUFFIX = ".stateful-old"
+RESERVED_INFIX = ".stateful-"
+
+
+def managed_filter() -> str:
+    return f"{MANAGED}=true"
+
+
+def container_labels(
+    *, app: str, spec_hash: str, spec_file: str, generation: int
+) -> dict[str, str]:
+    return {
+        MANAGED: "true",
+        APP: app,
+        SPEC_HASH: spec_hash,
+        SPEC_VERSION: CURRENT_SPEC_VERSION,
+        SPEC_FILE: spec_file,
+        GENERATION: str(generation),
+    }
+
+
+def volume_labels(*, app: str, key: str) -> dict[str, str]:
+    return {MANAGED: "true", APP: app, VOLUME_KEY: key}
+
+
+def network_labels() -> dict[str, str]:
+    return {MANAGED: "true"}
+
+
+def is_ours(labels: dict[str, str] | None) -> bool:
+    return bool(labels) and labels.get(MANAGED) == "true"
+
+
+def user_labels(labels: dict[str, str] | None) -> dict[str, str]:
+    """Labels minus our own bookkeeping."""
+    return {k: v for k, v in (labels or {}).items() if not k.startswith(PREFIX)}

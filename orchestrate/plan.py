@@ -1,0 +1,206 @@
+"""The planner: (desired apps, observed state) -> Plan. A pure function, tested from tables.
+
+`diff` prints exactly this plan and `apply` executes exactly this plan; nothing re-decides while
+executing. Every action carries its reasons.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from enum import StrEnum
+
+from orchestrate import labels as L
+from orchestrate.compare import Effect, FieldDiff, Sides, compare
+from orchestrate.desired import BindDir, DesiredApp, VolumeSpec
+from orchestrate.errors import ExitCode
+from orchestrate.observed import ImageDefaults, ObservedContainer, ObservedState
+
+BUILTIN_NETWORKS = frozenset({"bridge", "host", "none"})
+
+
+class Kind(StrEnum):
+    NOOP = "noop"
+    CREATE = "create"  # no container: create and start it
+    START = "start"  # the container matches but is not running
+    UPDATE = "update"  # only fields `docker update` can change differ
+    RECREATE = "recreate"  # the safe recreate: new container on the same volumes
+    BLOCKED = "blocked"  # refused; the problem says why and what to do
+
+
+@dataclass(frozen=True)
+class Problem:
+    message: str
+    exit_code: ExitCode
+
+
+@dataclass(frozen=True)
+class AppAction:
+    app: str
+    kind: Kind
+    diffs: tuple[FieldDiff, ...] = ()
+    notes: tuple[str, ...] = ()  # reasons that are not field differences ("no container")
+    problem: Problem | None = None
+    start: bool = False  # UPDATE of a stopped container also starts it
+    pull: str | None = None  # image reference to pull first (absent locally)
+    create_volumes: tuple[VolumeSpec, ...] = ()
+    create_dirs: tuple[BindDir, ...] = ()
+    create_network: str | None = None
+    container_id: str | None = None
+    generation: int = 1
+
+    @property
+    def changes(self) -> bool:
+        return self.kind is not Kind.NOOP or bool(self.create_volumes or self.create_dirs or self.create_network)
+
+
+@dataclass(frozen=True)
+class Plan:
+    actions: tuple[AppAction, ...]
+    orphans: tuple[str, ...] = field(default=())  # managed containers whose spec is not given
+
+    @property
+    def changes(self) -> bool:
+        return any(a.changes for a in self.actions)
+
+    @property
+    def blocked(self) -> tuple[AppAction, ...]:
+        return tuple(a for a in self.actions if a.kind is Kind.BLOCKED)
+
+
+def make_plan(desired: list[DesiredApp], observed: ObservedState) -> Plan:
+    """One action per app, in the order given (dependency order)."""
+    pending_networks: set[str] = set()
+    actions = []
+    for app in desired:
+        action = plan_app(app, observed)
+        # Several apps may share a network: create it once, with the first of them.
+        if action.create_network in pending_networks:
+            action = _without_network(action)
+        elif action.create_network:
+            pending_networks.add(action.create_network)
+        actions.append(action)
+    names = {a.name for a in desired}
+    orphans = tuple(sorted(c.app for c in observed.managed() if c.app not in names and c.name == c.app))
+    return Plan(tuple(actions), orphans)
+
+
+def plan_app(app: DesiredApp, observed: ObservedState) -> AppAction:
+    container = observed.app_container(app.name)
+    if container is not None and not container.managed:
+        return _blocked(
+            app.name,
+            f"container {app.name!r} exists but was not created by stateful; adopt it with "
+            f"`stateful adopt {app.name}`, or rename it (`docker rename {app.name} {app.name}-old`)",
+            ExitCode.APPLY_FAILED,
+        )
+    if problem := resource_problem(app, observed):
+        return _blocked(app.name, problem.message, problem.exit_code)
+    image = observed.images.get(app.image)
+    if image is not None and (problem := uncovered_volumes_problem(app, image)):
+        return _blocked(app.name, problem.message, problem.exit_code)
+    resources = _resources(app, observed)
+    if container is None:
+        return AppAction(app.name, Kind.CREATE, notes=("no container",), pull=_pull(app, image), **resources)
+    return _plan_existing(app, container, observed, image, resources)
+
+
+def _plan_existing(
+    app: DesiredApp,
+    container: ObservedContainer,
+    observed: ObservedState,
+    image: ImageDefaults | None,
+    resources: dict[str, object],
+) -> AppAction:
+    defaults = observed.images.get(container.image_id) or image or ImageDefaults(id="")
+    diffs = tuple(compare(Sides(app, container, defaults, image.id if image else None)))
+    common = {"diffs": diffs, "container_id": container.id, "generation": _generation(container) + 1, **resources}
+    if any(d.effect is Effect.RECREATE for d in diffs):
+        return AppAction(app.name, Kind.RECREATE, pull=_pull(app, image), **common)  # type: ignore[arg-type]
+    stopped = not container.running
+    notes = (f"container is {container.status}",) if stopped else ()
+    if diffs:
+        return AppAction(app.name, Kind.UPDATE, notes=notes, start=stopped, **common)  # type: ignore[arg-type]
+    if stopped:
+        return AppAction(app.name, Kind.START, notes=notes, **common)  # type: ignore[arg-type]
+    return AppAction(app.name, Kind.NOOP, **common)  # type: ignore[arg-type]
+
+
+def _resources(app: DesiredApp, observed: ObservedState) -> dict[str, object]:
+    network = app.network if app.network not in BUILTIN_NETWORKS and app.network not in observed.networks else None
+    return {
+        "create_volumes": tuple(v for v in app.volumes if v.name not in observed.volumes),
+        "create_dirs": tuple(d for d in app.bind_dirs if d.create and not _dir_exists(d.path, observed)),
+        "create_network": network,
+    }
+
+
+def _dir_exists(path: str, observed: ObservedState) -> bool:
+    found = observed.host_dirs.get(path)
+    return found is not None and found.exists
+
+
+def resource_problem(app: DesiredApp, observed: ObservedState) -> Problem | None:
+    """Refusals about the data's places: a missing bind dir we may not create, a volume that differs."""
+    for bind in app.bind_dirs:
+        found = observed.host_dirs.get(bind.path)
+        if found is not None and found.exists and not found.is_dir:
+            return Problem(f"volume {bind.key}: bind source {bind.path} exists and is not a directory", ExitCode.DATA_GUARD)
+        if not bind.create and not _dir_exists(bind.path, observed):
+            return Problem(
+                f"volume {bind.key}: bind source {bind.path} does not exist and the spec says create: false "
+                "(is the disk or share mounted?)",
+                ExitCode.DATA_GUARD,
+            )
+    for volume in app.volumes:
+        existing = observed.volumes.get(volume.name)
+        if existing is None:
+            continue
+        if existing.driver != volume.driver:
+            return Problem(
+                f"volume {volume.key}: {volume.name} exists with driver {existing.driver!r}, the spec asks for "
+                f"{volume.driver!r}; stateful never recreates a volume. Give the volume a new name in the spec "
+                "to move the data, or change the spec back",
+                ExitCode.DATA_GUARD,
+            )
+        changed = {k: v for k, v in volume.driver_opts if k in existing.options and existing.options[k] != v}
+        if changed:
+            return Problem(
+                f"volume {volume.key}: {volume.name} exists with options "
+                f"{ {k: existing.options[k] for k in changed} }, the spec asks for {changed}; stateful never "
+                "recreates a volume. Give the volume a new name in the spec to move the data",
+                ExitCode.DATA_GUARD,
+            )
+    return None
+
+
+def uncovered_volumes_problem(app: DesiredApp, image: ImageDefaults) -> Problem | None:
+    """An image VOLUME the spec does not mount would get an anonymous volume: refuse that."""
+    targets = {m.target.rstrip("/") for m in app.mounts}
+    uncovered = [v for v in image.volumes if v.rstrip("/") not in targets]
+    if not uncovered:
+        return None
+    lines = "".join(f"\n    <key>:\n      target: {v}" for v in uncovered)
+    return Problem(
+        f"image {app.image} declares VOLUME {', '.join(uncovered)}, which the spec does not mount; "
+        f"Docker would put that data in an anonymous volume. Add under volumes:{lines}",
+        ExitCode.BAD_SPEC,
+    )
+
+
+def _pull(app: DesiredApp, image: ImageDefaults | None) -> str | None:
+    return app.image if image is None else None
+
+
+def _generation(container: ObservedContainer) -> int:
+    try:
+        return int(container.labels.get(L.GENERATION, "0"))
+    except ValueError:
+        return 0
+
+
+def _blocked(app: str, message: str, code: ExitCode) -> AppAction:
+    return AppAction(app, Kind.BLOCKED, problem=Problem(message, code))
+
+
+def _without_network(action: AppAction) -> AppAction:
+    return replace(action, create_network=None)

@@ -1,0 +1,134 @@
+"""Plans, reports and status as text (rich: colour on a terminal, plain when piped) and as JSON.
+
+Pure formatting: takes values, returns strings or rich renderables; secrets print as ***.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from rich.table import Table
+from rich.text import Text
+
+from orchestrate.compare import FieldDiff
+from orchestrate.execute import Report
+from orchestrate.plan import AppAction, Kind, Plan
+from orchestrate.status import StatusRow
+
+REDACTED = "***"
+SYMBOL = {Kind.NOOP: "=", Kind.CREATE: "+", Kind.START: ">", Kind.UPDATE: "~", Kind.RECREATE: "~", Kind.BLOCKED: "!"}
+STYLE = {Kind.NOOP: "dim", Kind.CREATE: "green", Kind.START: "green", Kind.UPDATE: "yellow", Kind.RECREATE: "yellow", Kind.BLOCKED: "bold red"}
+
+
+def value_text(value: Any, *, secret: bool = False) -> str:
+    if value is None:
+        return "(unset)"
+    if secret:
+        return REDACTED
+    return json.dumps(value, ensure_ascii=False)
+
+
+def diff_value(diff: FieldDiff, which: str) -> Any:
+    value = getattr(diff, which)
+    return REDACTED if diff.secret and value is not None else value
+
+
+def plan_lines(plan: Plan, *, verbose: bool = False) -> list[Text]:
+    """One line per reason: `~ mysql recreate: env.X: (unset) -> "y"`."""
+    lines: list[Text] = []
+    for action in plan.actions:
+        lines.extend(_action_lines(action, verbose=verbose))
+    for orphan in plan.orphans:
+        lines.append(Text(f"? {orphan} orphan: managed container with no spec here (kept; see `stateful destroy {orphan}`)", style="magenta"))
+    return lines
+
+
+def _action_lines(action: AppAction, *, verbose: bool) -> list[Text]:
+    head = f"{SYMBOL[action.kind]} {action.app} {action.kind.value}"
+    style = STYLE[action.kind]
+    reasons = [f"create network {action.create_network}"] if action.create_network else []
+    reasons += [f"create volume {v.name}" for v in action.create_volumes]
+    reasons += [f"create directory {d.path}" for d in action.create_dirs]
+    if action.pull:
+        reasons.append(f"pull {action.pull}")
+    if action.problem:
+        reasons.append(action.problem.message)
+    reasons += list(action.notes)
+    reasons += [f"{d.field}: {value_text(d.old, secret=d.secret)} -> {value_text(d.new, secret=d.secret)}" for d in action.diffs]
+    if action.kind is Kind.NOOP and not reasons:
+        return [Text(f"{head}: in sync", style=style)] if verbose else []
+    return [Text(f"{head}: {reason}", style=style) for reason in reasons] or [Text(head, style=style)]
+
+
+def plan_json(plan: Plan) -> dict[str, Any]:
+    return {
+        "changes": plan.changes,
+        "apps": [_action_json(a) for a in plan.actions],
+        "orphans": list(plan.orphans),
+    }
+
+
+def _action_json(action: AppAction) -> dict[str, Any]:
+    return {
+        "app": action.app,
+        "action": action.kind.value,
+        "diffs": [
+            {"field": d.field, "old": diff_value(d, "old"), "new": diff_value(d, "new"), "effect": d.effect.value}
+            for d in action.diffs
+        ],
+        "notes": list(action.notes),
+        "problem": action.problem.message if action.problem else None,
+        "exit_code": int(action.problem.exit_code) if action.problem else None,
+        "pull": action.pull,
+        "create": {
+            "network": action.create_network,
+            "volumes": [v.name for v in action.create_volumes],
+            "directories": [d.path for d in action.create_dirs],
+        },
+    }
+
+
+def report_json(report: Report, mutations: int) -> dict[str, Any]:
+    return {
+        "ok": all(o.ok for o in report.outcomes),
+        "exit_code": int(report.exit_code),
+        "engine_mutations": mutations,
+        "apps": [
+            {"app": o.app, "action": o.kind.value, "ok": o.ok, "message": o.message, "seconds": round(o.seconds, 3)}
+            for o in report.outcomes
+        ],
+    }
+
+
+def step_line(app: str, step: str, seconds: float | None) -> Text:
+    timing = f" ({seconds:.2f}s)" if seconds is not None else ""
+    return Text.assemble((f"  {app}", "bold"), f": {step}", (timing, "dim"))
+
+
+def outcome_lines(report: Report) -> list[Text]:
+    lines: list[Text] = []
+    for o in report.outcomes:
+        if o.ok and o.kind is Kind.NOOP:
+            continue
+        if o.ok:
+            lines.append(Text(f"{SYMBOL[o.kind]} {o.app}: {o.kind.value} done in {o.seconds:.1f}s", style="green"))
+        else:
+            lines.append(Text(f"! {o.app}: {o.kind.value} failed: {o.message}", style="bold red"))
+    if not lines:
+        lines.append(Text("nothing to do: every app is in sync"))
+    return lines
+
+
+def status_table(rows: list[StatusRow]) -> Table:
+    table = Table(show_edge=False, pad_edge=False, box=None, header_style="bold")
+    for column in ("APP", "STATE", "HEALTH", "IMAGE", "VOLUMES", "DRIFT"):
+        table.add_column(column, overflow="fold")
+    for row in rows:
+        drift_style = "green" if row.drift == "in sync" else "yellow"
+        table.add_row(row.app, row.state, row.health or "-", row.image, "\n".join(row.volumes) or "-", Text(row.drift, style=drift_style))
+    return table
+
+
+def status_json(rows: list[StatusRow]) -> list[dict[str, Any]]:
+    return [row.__dict__ for row in rows]

@@ -1,0 +1,107 @@
+"""The shared path of apply, diff, status and reconcile: specs -> desired -> observed -> plan.
+
+`diff` and `apply` call exactly these functions, so what `diff` prints is what `apply` runs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from orchestrate import labels as L
+from orchestrate.compare import describe_mount
+from orchestrate.desired import DesiredApp, build_desired
+from orchestrate.engine import Engine
+from orchestrate.errors import ApplyFailed, UsageError
+from orchestrate.hostfs import observe_dirs
+from orchestrate.observed import ObservedContainer, ObservedState
+from orchestrate.plan import Plan, make_plan
+from orchestrate.spec.loader import load_specs
+from orchestrate.status import StatusRow, status_rows
+
+
+@dataclass(frozen=True)
+class Planned:
+    desired: list[DesiredApp]
+    observed: ObservedState
+    plan: Plan
+
+
+def load(paths: Iterable[str | Path], environ: Mapping[str, str] | None = None) -> list[DesiredApp]:
+    """Validate specs fully before any engine call (a bad spec touches nothing)."""
+    return build_desired(load_specs(paths, environ))
+
+
+def observe(engine: Engine, desired: list[DesiredApp]) -> ObservedState:
+    snapshot = engine.snapshot(app_names=[a.name for a in desired], image_refs={a.image for a in desired})
+    return ObservedState(
+        containers=snapshot.containers,
+        volumes=snapshot.volumes,
+        networks=snapshot.networks,
+        images=snapshot.images,
+        host_dirs=observe_dirs(d.path for a in desired for d in a.bind_dirs),
+    )
+
+
+def plan(engine: Engine, desired: list[DesiredApp]) -> Planned:
+    observed = observe(engine, desired)
+    return Planned(desired, observed, make_plan(desired, observed))
+
+
+def status(engine: Engine, paths: list[str]) -> list[StatusRow]:
+    """Status of every managed app; drift against the given specs, or the specs named in labels."""
+    if not paths:
+        snapshot = engine.snapshot(app_names=[], image_refs=[])
+        paths = sorted({c.labels.get(L.SPEC_FILE, "") for c in snapshot.containers.values() if c.managed} - {""})
+        paths = [p for p in paths if Path(p).is_file()]
+    desired = load(paths) if paths else []
+    planned = plan(engine, desired)
+    return status_rows(planned.observed, planned.plan, {a.name for a in desired})
+
+
+@dataclass(frozen=True)
+class Teardown:
+    """What `destroy` found for an app: its container and what holds its data."""
+
+    app: str
+    container: ObservedContainer | None
+    volumes: list[str]  # named volumes created for this app (labelled)
+    other_mounts: list[str]  # bind dirs and volumes not created for it: always kept
+
+
+def find_teardown(engine: Engine, app: str) -> Teardown:
+    snapshot = engine.snapshot(app_names=[app], image_refs=[])
+    container = snapshot.containers.get(app)
+    if container is not None and not container.managed:
+        raise UsageError(f"container {app!r} was not created by stateful; it is left alone")
+    owned = sorted(v.name for v in snapshot.volumes.values() if L.is_ours(v.labels) and v.labels.get(L.APP) == app)
+    others = []
+    if container is not None:
+        others = [describe_mount(m.kind, m.source, m.read_only) for m in container.mounts if not (m.kind == "volume" and m.source in owned)]
+    if container is None and not owned:
+        raise UsageError(f"no app named {app!r} is managed on {engine.endpoint}")
+    return Teardown(app, container, owned, others)
+
+
+def remove_app_container(engine: Engine, teardown: Teardown) -> None:
+    container = teardown.container
+    if container is None:
+        return
+    if container.running:
+        engine.stop(container.id, timeout=container.stop_timeout if container.stop_timeout is not None else 10)
+    engine.remove_container(container.id)
+
+
+def purge_volumes(engine: Engine, teardown: Teardown) -> list[str]:
+    """Remove the app's own named volumes (never bind dirs); refuse those another container uses."""
+    refused = []
+    for name in teardown.volumes:
+        users = engine.containers_using_volume(name)
+        if users:
+            refused.append(f"{name} (used by {', '.join(users)})")
+            continue
+        engine.remove_volume(name)
+    if refused:
+        raise ApplyFailed("kept volumes still in use: " + "; ".join(refused))
+    return teardown.volumes

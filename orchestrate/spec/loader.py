@@ -1,0 +1,259 @@
+"""Read spec files: YAML with positions, interpolation, env files, secrets, model validation.
+
+Every problem is collected and reported at once as `file:line:col: field: message`. Nothing here
+touches Docker.
+"""
+
+from __future__ import annotations
+
+import difflib
+import hashlib
+import os
+import typing
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from dotenv import dotenv_values
+from pydantic import BaseModel, ValidationError
+from ruamel.yaml import YAML
+from ruamel.yaml.comments import CommentedMap, CommentedSeq
+from ruamel.yaml.error import MarkedYAMLError
+
+from orchestrate.errors import SpecError, SpecProblem
+from orchestrate.spec.interpolate import InterpolationError, interpolate
+from orchestrate.spec.locate import Locator
+from orchestrate.spec.models import App
+
+SPEC_SUFFIXES = (".yaml", ".yml")
+
+
+@dataclass(frozen=True)
+class SourcedApp:
+    """A validated app together with where it came from and what it read from disk."""
+
+    app: App
+    file: Path
+    locator: Locator
+    env_from_files: Mapping[str, str] = field(default_factory=dict)
+    secret_digests: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def base_dir(self) -> Path:
+        return self.file.parent
+
+
+def spec_files(paths: Iterable[str | Path]) -> tuple[list[Path], list[SpecProblem]]:
+    """Expand files and directories (every *.yaml / *.yml, not recursive) into spec files."""
+    files: list[Path] = []
+    problems: list[SpecProblem] = []
+    for raw in paths:
+        path = Path(raw)
+        if path.is_dir():
+            found = sorted(p for p in path.iterdir() if p.suffix in SPEC_SUFFIXES and p.is_file())
+            if not found:
+                problems.append(SpecProblem(str(path), 0, 0, "", "no *.yaml or *.yml spec files in this directory"))
+            files.extend(found)
+        elif path.is_file():
+            files.append(path)
+        else:
+            problems.append(SpecProblem(str(path), 0, 0, "", "no such file or directory"))
+    return files, problems
+
+
+def load_specs(paths: Iterable[str | Path], environ: Mapping[str, str] | None = None) -> list[SourcedApp]:
+    """Load and validate every app in `paths`; raise SpecError listing every problem found."""
+    environ = os.environ if environ is None else environ
+    files, problems = spec_files(paths)
+    apps: list[SourcedApp] = []
+    for path in files:
+        file_apps, file_problems = load_file(path, environ)
+        apps.extend(file_apps)
+        problems.extend(file_problems)
+    if problems:
+        raise SpecError(problems)
+    return apps
+
+
+def load_file(path: Path, environ: Mapping[str, str]) -> tuple[list[SourcedApp], list[SpecProblem]]:
+    display = str(path)
+    try:
+        documents = list(YAML(typ="rt").load_all(path.read_text(encoding="utf-8")))
+    except MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line, col = (mark.line + 1, mark.column + 1) if mark else (0, 0)
+        message = " ".join(str(exc.problem or exc.context or "invalid YAML").split())
+        return [], [SpecProblem(display, line, col, "", f"YAML syntax error: {message}")]
+    except (OSError, UnicodeDecodeError) as exc:
+        return [], [SpecProblem(display, 0, 0, "", f"cannot read: {exc}")]
+    apps: list[SourcedApp] = []
+    problems: list[SpecProblem] = []
+    for document in documents:
+        if document is None:
+            continue
+        locator = Locator(display, document)
+        if not isinstance(document, CommentedMap):
+            problems.append(locator.problem([], "a spec document must be a mapping (apiVersion, kind, name, …)"))
+            continue
+        app, doc_problems = _load_document(path.resolve(), locator, environ)
+        problems.extend(doc_problems)
+        if app is not None:
+            apps.append(app)
+    return apps, problems
+
+
+def _load_document(
+    path: Path, locator: Locator, environ: Mapping[str, str]
+) -> tuple[SourcedApp | None, list[SpecProblem]]:
+    problems = _interpolate_tree(locator.root, [], locator, environ)
+    if problems:
+        return None, problems
+    try:
+        app = App.model_validate(_plain(locator.root))
+    except ValidationError as exc:
+        return None, _validation_problems(exc, locator)
+    env_from_files, file_problems = _read_env_files(app, path.parent, locator)
+    digests, secret_problems = _digest_secrets(app, path.parent, locator)
+    problems = file_problems + secret_problems
+    if problems:
+        return None, problems
+    return SourcedApp(app, path, locator, env_from_files, digests), []
+
+
+def _interpolate_tree(node: Any, loc: list[str | int], locator: Locator, environ: Mapping[str, str]) -> list[SpecProblem]:
+    problems: list[SpecProblem] = []
+    items: Iterable[tuple[Any, Any]]
+    if isinstance(node, CommentedMap):
+        items = list(node.items())
+    elif isinstance(node, CommentedSeq):
+        items = list(enumerate(node))
+    else:
+        return problems
+    for key, value in items:
+        if isinstance(value, str) and "$" in value:
+            try:
+                node[key] = interpolate(value, environ)
+            except InterpolationError as exc:
+                problems.append(locator.problem([*loc, key], str(exc)))
+        else:
+            problems.extend(_interpolate_tree(value, [*loc, key], locator, environ))
+    return problems
+
+
+def _plain(node: Any) -> Any:
+    """ruamel's commented containers as plain dicts and lists, for pydantic."""
+    if isinstance(node, CommentedMap):
+        return {str(k): _plain(v) for k, v in node.items()}
+    if isinstance(node, CommentedSeq):
+        return [_plain(v) for v in node]
+    return node
+
+
+def _validation_problems(exc: ValidationError, locator: Locator) -> list[SpecProblem]:
+    merged: dict[tuple[str, int, int], list[str]] = {}
+    for error in exc.errors():
+        loc = list(error["loc"])
+        unknown = error["type"] == "extra_forbidden"
+        message = _unknown_key_message(loc) if unknown else _clean(error["msg"])
+        field, line, col = locator.resolve(loc, at_key=unknown)
+        messages = merged.setdefault((field, line, col), [])
+        if message not in messages:
+            messages.append(message)
+    return [SpecProblem(locator.file, line, col, field, "; or ".join(msgs)) for (field, line, col), msgs in merged.items()]
+
+
+def _clean(message: str) -> str:
+    if message == "Field required":
+        return "required field is missing"
+    return message.removeprefix("Value error, ")
+
+
+# Keys from other tools that people carry over; difflib alone would not find these.
+SYNONYMS = {
+    "environment": "env",
+    "container_name": "name",
+    "restart_policy": "restart",
+    "stop_timeout": "stop_grace_period",
+    "mem_limit": "resources",
+    "networks": "network",
+    "volume": "volumes",
+    "port": "ports",
+    "cmd": "command",
+    "read-only": "read_only",
+    "readonly": "read_only",
+}
+
+
+def _unknown_key_message(loc: list[str | int]) -> str:
+    key = str(loc[-1])
+    known = _known_keys(loc[:-1])
+    close = difflib.get_close_matches(key, known, n=1, cutoff=0.6)
+    if not close:
+        carried = difflib.get_close_matches(key, list(SYNONYMS), n=1, cutoff=0.8)
+        close = [SYNONYMS[carried[0]]] if carried and SYNONYMS[carried[0]] in known else []
+    hint = f"; did you mean {close[0]!r}?" if close else ""
+    return f"unknown key {key!r}{hint}"
+
+
+def _known_keys(loc: list[str | int]) -> list[str]:
+    """The field names allowed at `loc`, following the models (dict values and union members)."""
+    model: type[BaseModel] | None = App
+    skip_next = False
+    for part in loc:
+        if skip_next:
+            skip_next = False
+            continue
+        if model is None or not isinstance(part, str) or part not in _field_names(model):
+            continue
+        annotation = _field_annotation(model, part)
+        model, skip_next = _model_in(annotation)
+    return sorted(_field_names(model)) if model else []
+
+
+def _field_names(model: type[BaseModel]) -> dict[str, str]:
+    return {(info.alias or name): name for name, info in model.model_fields.items()}
+
+
+def _field_annotation(model: type[BaseModel], key: str) -> Any:
+    return model.model_fields[_field_names(model)[key]].annotation
+
+
+def _model_in(annotation: Any) -> tuple[type[BaseModel] | None, bool]:
+    """The model an annotation leads to, and whether a mapping key comes first (dict[str, Model])."""
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation, False
+    origin = typing.get_origin(annotation)
+    args = typing.get_args(annotation)
+    if origin is dict and args:
+        model, _ = _model_in(args[-1])
+        return model, True
+    for arg in args:
+        model, skip = _model_in(arg)
+        if model is not None:
+            return model, skip
+    return None, False
+
+
+def _read_env_files(app: App, base: Path, locator: Locator) -> tuple[dict[str, str], list[SpecProblem]]:
+    env: dict[str, str] = {}
+    problems: list[SpecProblem] = []
+    for index, name in enumerate(app.env_file):
+        path = base / name
+        if not path.is_file():
+            problems.append(locator.problem(["env_file", index], f"{path} does not exist"))
+            continue
+        env.update({k: v or "" for k, v in dotenv_values(path, interpolate=False).items()})
+    return env, problems
+
+
+def _digest_secrets(app: App, base: Path, locator: Locator) -> tuple[dict[str, str], list[SpecProblem]]:
+    digests: dict[str, str] = {}
+    problems: list[SpecProblem] = []
+    for name, secret in app.secrets.items():
+        path = base / secret.file
+        try:
+            digests[name] = hashlib.sha256(path.read_bytes()).hexdigest()
+        except OSError as exc:
+            problems.append(locator.problem(["secrets", name, "file"], f"cannot read {path}: {exc.strerror}"))
+    return digests, problems

@@ -1,0 +1,221 @@
+"""The v1 spec as pydantic models: the shape and the per-field rules of one app document.
+
+Cross-document rules (duplicate names, references between apps) live in `validate.py`; file
+handling and line numbers live in `loader.py`. Nothing here touches the filesystem or Docker.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
+
+from orchestrate.spec.units import parse_duration, parse_size
+
+APP_NAME = re.compile(r"^[a-z0-9][a-z0-9_.-]*$")
+VOLUME_NAME = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9_.-]+$")
+ENV_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]*$")
+PORT_SPEC = re.compile(
+    r"^(?:(?:(?P<ip>\[[0-9a-fA-F:]+\]|[0-9.]+):)?(?P<host>\d+)?:)?(?P<container>\d+)(?:/(?P<proto>tcp|udp|sctp))?$"
+)
+
+
+def _scalar_to_str(value: object) -> object:
+    """Env and label values: YAML gives ints, floats and bools; Docker wants strings."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return str(value)
+    return value
+
+
+EnvValue = Annotated[str, BeforeValidator(_scalar_to_str)]
+Duration = Annotated[float, BeforeValidator(parse_duration)]
+Size = Annotated[int, BeforeValidator(parse_size)]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=False)
+
+
+class Nfs(Strict):
+    server: str
+    export: str = Field(pattern=r"^/")
+    options: str = ""
+
+
+class Tmpfs(Strict):
+    size: Size | None = None
+    mode: int | None = None
+
+
+class Volume(Strict):
+    """One mount. Its key in `volumes:` is the data's identity; the source may change (a remap)."""
+
+    target: str = Field(pattern=r"^/")
+    name: str | None = Field(default=None, pattern=VOLUME_NAME.pattern)
+    bind: str | None = None
+    nfs: Nfs | None = None
+    tmpfs: Tmpfs | None = None
+    driver: str | None = None
+    driver_opts: dict[str, EnvValue] = Field(default_factory=dict)
+    read_only: bool = False
+    create: bool = True
+    mode: int | None = None
+    owner: str | None = Field(default=None, pattern=r"^\d+(:\d+)?$")
+
+    @field_validator("mode", mode="before")
+    @classmethod
+    def _octal_mode(cls, value: object) -> object:
+        # YAML 1.2 reads `0750` as the integer 750: whatever YAML made of it, the digits are octal.
+        if value is None:
+            return None
+        text = str(value)
+        if isinstance(value, bool) or not re.fullmatch(r"0?[0-7]{3,4}", text):
+            raise ValueError(f"{value!r} is not a file mode (write it in octal, e.g. \"0750\")")
+        return int(text, 8)
+
+    @model_validator(mode="after")
+    def _one_source(self) -> Volume:
+        sources = [s for s in ("name", "bind", "nfs", "tmpfs") if getattr(self, s) is not None]
+        if len(sources) > 1:
+            raise ValueError(f"a volume has one source; got {' and '.join(sources)}")
+        if (self.driver or self.driver_opts) and (self.bind or self.tmpfs or self.nfs):
+            raise ValueError("driver and driver_opts apply to named volumes only")
+        if (self.mode is not None or self.owner) and self.bind is None:
+            raise ValueError("mode and owner apply to bind mounts only")
+        return self
+
+
+class Secret(Strict):
+    file: str
+    target: str | None = None
+
+
+class Healthcheck(Strict):
+    test: list[str] | str | None = None
+    interval: Duration | None = None
+    timeout: Duration | None = None
+    retries: int | None = Field(default=None, ge=0)
+    start_period: Duration | None = None
+    disable: bool = False
+
+    @model_validator(mode="after")
+    def _test_or_disable(self) -> Healthcheck:
+        if self.disable and self.test:
+            raise ValueError("a healthcheck is either disabled or has a test, not both")
+        if isinstance(self.test, list) and self.test and self.test[0] not in ("CMD", "CMD-SHELL", "NONE"):
+            raise ValueError('test must start with "CMD", "CMD-SHELL" or "NONE", or be a string')
+        return self
+
+
+class Resources(Strict):
+    memory: Size | None = None
+    cpus: float | None = Field(default=None, gt=0)
+
+
+class NetworkRef(Strict):
+    name: str
+    aliases: list[str] = Field(default_factory=list)
+
+
+def _restart_policy(value: object) -> object:
+    if not isinstance(value, str) or not re.fullmatch(r"no|always|unless-stopped|on-failure(:\d+)?", value):
+        raise ValueError(f"{value!r} is not a restart policy (no, always, unless-stopped, on-failure[:N])")
+    return value
+
+
+def _port_mapping(value: object) -> object:
+    if isinstance(value, bool) or not isinstance(value, (str, int)):
+        raise ValueError("a port mapping is a string like \"127.0.0.1:3306:3306\"")
+    check_port(str(value))
+    return str(value)
+
+
+RestartPolicy = Annotated[str, BeforeValidator(_restart_policy)]
+PortMapping = Annotated[str, BeforeValidator(_port_mapping)]
+
+
+class App(Strict):
+    """One `kind: App` document."""
+
+    api_version: Literal["stateful/v1"] = Field(alias="apiVersion")
+    kind: Literal["App"]
+    name: str = Field(max_length=63)
+    image: str = Field(min_length=1)
+    command: list[str] | str | None = None
+    entrypoint: list[str] | str | None = None
+    env: dict[str, EnvValue] = Field(default_factory=dict)
+    env_file: list[str] = Field(default_factory=list)
+    secrets: dict[str, Secret] = Field(default_factory=dict)
+    ports: list[PortMapping] = Field(default_factory=list)
+    volumes: dict[str, Volume] = Field(default_factory=dict)
+    volumes_from: list[str] = Field(default_factory=list)
+    shared_volumes: list[str] = Field(default_factory=list)
+    network: str | NetworkRef | None = None
+    depends_on: list[str] = Field(default_factory=list)
+    restart: RestartPolicy = "unless-stopped"
+    healthcheck: Healthcheck | None = None
+    stop_grace_period: Duration = 30.0
+    resources: Resources = Field(default_factory=Resources)
+    user: str | None = None
+    labels: dict[str, EnvValue] = Field(default_factory=dict)
+    host: str | None = None
+    data_guard: bool = True
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    @field_validator("name")
+    @classmethod
+    def _app_name(cls, value: str) -> str:
+        if not APP_NAME.match(value):
+            raise ValueError(f"{value!r} is not an app name (lower-case letters, digits, and _ . - after the first character)")
+        if ".stateful-" in value:
+            raise ValueError('names containing ".stateful-" are reserved for temporary containers')
+        return value
+
+    @field_validator("env")
+    @classmethod
+    def _env_keys(cls, value: dict[str, str]) -> dict[str, str]:
+        for key in value:
+            if not ENV_KEY.match(key):
+                raise ValueError(f"{key!r} is not a valid environment variable name")
+        return value
+
+    @field_validator("labels")
+    @classmethod
+    def _labels_not_ours(cls, value: dict[str, str]) -> dict[str, str]:
+        for key in value:
+            if key.startswith("io.stateful."):
+                raise ValueError(f"label {key!r}: the io.stateful. prefix is reserved")
+        return value
+
+    @field_validator("host")
+    @classmethod
+    def _local_only(cls, value: str | None) -> str | None:
+        if value not in (None, "local"):
+            raise ValueError("named hosts are not supported yet; omit host to use the local engine")
+        return value
+
+    @model_validator(mode="after")
+    def _references(self) -> App:
+        for key in self.shared_volumes:
+            if key not in self.volumes:
+                raise ValueError(f"shared_volumes: {key!r} is not a key of volumes")
+        targets = [v.target.rstrip("/") or "/" for v in self.volumes.values()]
+        duplicates = sorted({t for t in targets if targets.count(t) > 1})
+        if duplicates:
+            raise ValueError(f"two volumes mount onto {', '.join(duplicates)}")
+        return self
+
+
+def check_port(text: str) -> None:
+    """Raise ValueError unless `text` is `[ip:][host:]container[/proto]` with ports in 1..65535."""
+    match = PORT_SPEC.match(text)
+    if not match:
+        raise ValueError(f"{text!r} is not a port mapping (expected [ip:][host:]container[/tcp|udp])")
+    for group in ("host", "container"):
+        port = match.group(group)
+        if port is not None and not 1 <= int(port) <= 65535:
+            raise ValueError(f"{text!r}: port {port} is out of range 1-65535")

@@ -1,0 +1,169 @@
+#!/usr/bin/env bash
+# Make sure the local test images exist:
+#   stateful-test/base:bookworm      Debian bookworm minbase (mmdebstrap), shared by the others
+#   stateful-test/mariadb:10.11      (+ :10.11-alt, the same image under a second tag)
+#   stateful-test/redis:7.0          (+ :7.0-alt)
+#   stateful-test/busybox:latest
+# No registry is reachable from these machines, so images are built from Debian packages
+# (context in images/). The first build takes about a minute; its result is saved to
+# $CACHE/images.tar, which later runs load in a few seconds, and a run that finds the images
+# up to date does nothing. Each image carries a fingerprint of images/ and this script: an
+# edit there rebuilds them, and a stale images.tar is never loaded.
+# The -alt tags let tests change a container's image reference without a new image.
+# Environment: STATEFUL_TEST_CACHE (default /var/cache/stateful-test),
+#              STATEFUL_DEBIAN_MIRROR (mmdebstrap MIRROR arguments, space-separated; default:
+#              mmdebstrap's own, which adds bookworm-updates and bookworm-security).
+set -euo pipefail
+
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+root=$(dirname "$here")
+context=$root/images
+cache=${STATEFUL_TEST_CACHE:-/var/cache/stateful-test}
+base_tar=$cache/base-bookworm.tar
+images_tar=$cache/images.tar
+
+BASE=stateful-test/base:bookworm
+MARIADB=stateful-test/mariadb:10.11
+REDIS=stateful-test/redis:7.0
+BUSYBOX=stateful-test/busybox:latest
+BUILT=("$MARIADB" "$MARIADB-alt" "$REDIS" "$REDIS-alt" "$BUSYBOX")
+ALL=("$BASE" "${BUILT[@]}")
+LABEL=org.stateful-test.fingerprint
+
+# The engine is 20.10 without buildx: only the legacy builder works.
+export DOCKER_BUILDKIT=0
+
+# Minbase with merged /usr from the start (otherwise usrmerge pulls in perl: 122 MB, not 74 MB).
+# The apt and dpkg settings stay in the rootfs, so the images built on it keep no .debs,
+# manuals, docs or translations either. Keep-Downloaded-Packages is written by a hook at the
+# end, not given with --aptopt: mmdebstrap itself needs the .debs it downloads.
+# shellcheck disable=SC2016 # "$1" is expanded by mmdebstrap's hooks (the rootfs path)
+MMDEBSTRAP_OPTS=(
+    --variant=minbase
+    --hook-dir=/usr/share/mmdebstrap/hooks/merged-usr
+    --aptopt='Acquire::Languages "none"'
+    --dpkgopt='path-exclude=/usr/share/man/*'
+    --dpkgopt='path-exclude=/usr/share/info/*'
+    --dpkgopt='path-exclude=/usr/share/locale/*'
+    --dpkgopt='path-exclude=/usr/share/doc/*'
+    --dpkgopt='path-include=/usr/share/doc/*/copyright'
+    --customize-hook='printf "APT::Keep-Downloaded-Packages \"false\";\n" >"$1/etc/apt/apt.conf.d/90keep-downloaded"'
+    --customize-hook='chroot "$1" apt-get clean'
+)
+
+log() { printf 'images.sh: %s\n' "$*" >&2; }
+
+# Seconds since $1 (an $EPOCHREALTIME), for the timing lines.
+since() { awk -v a="$1" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.1f", b - a }'; }
+
+# What the base is made from, and what the rest is made from (which includes the base's recipe).
+base_fingerprint() { printf '%s\n' "${MMDEBSTRAP_OPTS[@]}" "${STATEFUL_DEBIAN_MIRROR:-}" | sha256sum | cut -c1-16; }
+fingerprint() {
+    (cd "$root" && find images scripts/images.sh -type f -print0 | sort -z | xargs -0 sha256sum) \
+        | sha256sum | cut -c1-16
+}
+
+# True when every tag exists and carries the expected fingerprint.
+images_current() {
+    local expected=$1 got tag
+    for tag in "${BUILT[@]}"; do expected+=$'\n'$2; done
+    got=$(docker image inspect --format "{{index .Config.Labels \"$LABEL\"}}" "${ALL[@]}" 2>/dev/null) || return 1
+    [[ $got == "$expected" ]]
+}
+
+image_label() { docker image inspect --format "{{index .Config.Labels \"$LABEL\"}}" "$1" 2>/dev/null; }
+
+ensure_base() {
+    local want=$1 t
+    [[ $(image_label "$BASE" || true) == "$want" ]] && return 0
+    if [[ ! -s $base_tar || $(cat "$base_tar.fingerprint" 2>/dev/null) != "$want" ]]; then
+        if ! command -v mmdebstrap >/dev/null 2>&1; then
+            log "installing mmdebstrap"
+            { apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
+                apt-get install -y -qq --no-install-recommends mmdebstrap; } >"$cache/apt.log" 2>&1 \
+                || { cat "$cache/apt.log" >&2; return 1; }
+        fi
+        t=$EPOCHREALTIME
+        # shellcheck disable=SC2086 # the mirror list is meant to split into arguments
+        if ! mmdebstrap --format=tar "${MMDEBSTRAP_OPTS[@]}" bookworm "$base_tar.tmp" \
+                ${STATEFUL_DEBIAN_MIRROR:-} >"$cache/mmdebstrap.log" 2>&1; then
+            tail -n 40 "$cache/mmdebstrap.log" >&2
+            log "mmdebstrap failed (full log: $cache/mmdebstrap.log)"
+            return 1
+        fi
+        mv "$base_tar.tmp" "$base_tar"
+        printf '%s\n' "$want" >"$base_tar.fingerprint"
+        log "mmdebstrap bookworm minbase: $(since "$t") s ($(du -m "$base_tar" | cut -f1) MB)"
+    fi
+    t=$EPOCHREALTIME
+    docker import --change "LABEL $LABEL=$want" --change 'CMD ["bash"]' \
+        --change 'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' \
+        "$base_tar" "$BASE" >/dev/null
+    log "imported $BASE: $(since "$t") s"
+}
+
+build_one() {
+    local tag=$1 dir=$2 fp=$3 t buildlog=$cache/build-$2.log
+    t=$EPOCHREALTIME
+    # --network host: RUN steps use apt, and the default bridge is not needed for that.
+    if ! docker build --network host --label "$LABEL=$fp" -t "$tag" "$context/$dir" >"$buildlog" 2>&1; then
+        tail -n 40 "$buildlog" >&2
+        log "building $tag failed (full log: $buildlog)"
+        return 1
+    fi
+    log "built $tag: $(since "$t") s"
+}
+
+build_all() {
+    local base_fp=$1 fp=$2 t old_ids id
+    old_ids=$(docker image inspect --format '{{.Id}}' "${ALL[@]}" 2>/dev/null || true)
+    ensure_base "$base_fp"
+    build_one "$MARIADB" mariadb "$fp"
+    build_one "$REDIS" redis "$fp"
+    build_one "$BUSYBOX" busybox "$fp"
+    docker tag "$MARIADB" "$MARIADB-alt"
+    docker tag "$REDIS" "$REDIS-alt"
+
+    t=$EPOCHREALTIME
+    docker save -o "$images_tar.tmp" "${ALL[@]}"
+    mv "$images_tar.tmp" "$images_tar"
+    printf '%s\n' "$fp" >"$images_tar.fingerprint"
+    log "saved $images_tar: $(since "$t") s ($(du -m "$images_tar" | cut -f1) MB)"
+
+    # Images replaced by this build: remove them unless something still uses them.
+    for id in $old_ids; do
+        docker image inspect --format '{{.Id}}' "${ALL[@]}" | grep -qx "$id" \
+            || docker rmi "$id" >/dev/null 2>&1 || true
+    done
+}
+
+main() {
+    local base_fp fp t
+    bash "$here/engine.sh"
+    base_fp=$(base_fingerprint)
+    fp=$(fingerprint)
+    images_current "$base_fp" "$fp" && return 0
+
+    mkdir -p "$cache"
+    # One builder at a time (CI and a developer may run this together); the winner's images
+    # are then current for the others.
+    exec 9>"$cache/.lock"
+    flock 9
+    images_current "$base_fp" "$fp" && return 0
+
+    if [[ -s $images_tar && $(cat "$images_tar.fingerprint" 2>/dev/null) == "$fp" ]]; then
+        t=$EPOCHREALTIME
+        docker load -q -i "$images_tar" >/dev/null
+        if images_current "$base_fp" "$fp"; then
+            log "loaded the test images from $images_tar: $(since "$t") s"
+            return 0
+        fi
+        log "$images_tar did not hold the expected images; building them"
+    fi
+
+    t=$EPOCHREALTIME
+    build_all "$base_fp" "$fp"
+    log "test images ready: $(since "$t") s"
+}
+
+main "$@"
