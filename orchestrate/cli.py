@@ -28,7 +28,10 @@ PATHS = click.argument("paths", nargs=-1, required=True, type=click.Path())
 def _console(stderr: bool = False) -> Console:
     from rich.console import Console
 
-    return Console(stderr=stderr, highlight=False, soft_wrap=True)
+    console = Console(stderr=stderr, highlight=False, soft_wrap=True)
+    if not console.is_terminal:
+        console.width = 200  # piped: do not fold table cells at 80 columns
+    return console
 
 
 def _engine(ctx: click.Context) -> Engine:

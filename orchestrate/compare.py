@@ -133,8 +133,12 @@ def describe_mount(kind: str, source: str, read_only: bool) -> str:
 
 
 def _network(s: Sides) -> list[FieldDiff]:
-    want = {s.desired.network: s.desired.aliases}
-    have = dict(s.observed.networks)
+    # Some engines list the container name among the aliases by themselves: it never counts.
+    def own(aliases: tuple[str, ...]) -> tuple[str, ...]:
+        return tuple(a for a in aliases if a != s.desired.name)
+
+    want = {s.desired.network: own(s.desired.aliases)}
+    have = {net: own(aliases) for net, aliases in s.observed.networks.items()}
     if s.observed.networks and set(have) == set(want) and s.desired.network in ("bridge", "host", "none"):
         return []
     diffs = _scalar("network", sorted(want), sorted(have))
@@ -155,9 +159,22 @@ def _policy(name: str, retries: int) -> str:
 
 def _healthcheck(s: Sides) -> list[FieldDiff]:
     image = s.defaults.healthcheck
-    want = chosen(s.desired.healthcheck, image)
+    want = chosen(merged_healthcheck(s.desired.healthcheck, image), image)
     have = chosen(s.observed.healthcheck, image)
     return _scalar("healthcheck", _health_text(want), _health_text(have))
+
+
+def merged_healthcheck(desired: Healthcheck | None, image: Healthcheck | None) -> Healthcheck | None:
+    """The engine fills the timings a healthcheck leaves at zero from the image's healthcheck."""
+    if desired is None or image is None or desired.test == ("NONE",):
+        return desired
+    return Healthcheck(
+        test=desired.test,
+        interval_ns=desired.interval_ns or image.interval_ns,
+        timeout_ns=desired.timeout_ns or image.timeout_ns,
+        retries=desired.retries or image.retries,
+        start_period_ns=desired.start_period_ns or image.start_period_ns,
+    )
 
 
 def _health_text(check: Healthcheck | None) -> dict[str, Any] | None:

@@ -339,7 +339,8 @@ def _reference_problems(by_name: dict[str, SourcedApp]) -> list[SpecProblem]:
                     problems.append(item.locator.problem([field_name, index], "an app cannot refer to itself"))
                 elif field_name == "volumes_from" and mode not in ("", "ro", "rw"):
                     problems.append(item.locator.problem([field_name, index], f"mode {mode!r} must be ro or rw"))
-    cycle = _find_cycle({name: [d for d in item.app.depends_on if d in by_name] for name, item in by_name.items()})
+    # A self-reference is reported above; as a cycle of one it would be the same problem twice.
+    cycle = _find_cycle({name: [d for d in item.app.depends_on if d in by_name and d != name] for name, item in by_name.items()})
     if cycle:
         item = by_name[cycle[0]]
         problems.append(item.locator.problem(["depends_on"], f"dependency cycle: {' -> '.join(cycle)}"))
@@ -404,7 +405,9 @@ def dependency_order(apps: dict[str, DesiredApp]) -> list[str]:
         if name in seen:
             return
         seen.add(name)
-        for dep in apps[name].depends_on:
+        # volumes_from sources too: their volumes must be created (with our labels) before use.
+        borrowed = sorted({m.owner_app for m in apps[name].mounts} - {name, ""})
+        for dep in (*apps[name].depends_on, *borrowed):
             if dep in apps:
                 visit(dep)
         order.append(name)

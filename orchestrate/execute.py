@@ -227,7 +227,8 @@ class Executor:
             with self._step(app.name, "rollback: start old container"):
                 self.engine.start(old_id)
             try:
-                self._gate(app, old_id, app.name)
+                with self._step(app.name, "rollback: old container healthy"):
+                    self._gate(app, old_id, app.name)
             except StatefulError as exc:
                 self.report(app.name, f"rollback: the old container is not healthy either: {exc}", None)
 
@@ -250,7 +251,10 @@ class Executor:
             self._gate(app, container_id, name)
 
     def _gate(self, app: DesiredApp, container_id: str, name: str) -> None:
-        gate = HealthGate.for_app(app, timeout=self.options.health_timeout, settle=self.options.settle_seconds)
+        container = self.engine.inspect_container(container_id)
+        if container is None:
+            raise ApplyFailed(f"container {name} vanished")
+        gate = HealthGate.for_container(container, timeout=self.options.health_timeout, settle=self.options.settle_seconds)
         verdict = wait_healthy(self.engine, container_id, gate)
         if not verdict.ok:
             logs = self.engine.logs_tail(container_id, 15)

@@ -10,7 +10,6 @@ from dataclasses import dataclass
 
 from tenacity import RetryError, Retrying, retry_if_result, stop_after_delay, wait_fixed
 
-from orchestrate.desired import DesiredApp
 from orchestrate.engine import Engine
 from orchestrate.observed import ObservedContainer
 
@@ -25,13 +24,13 @@ class HealthGate:
     settle: float
 
     @classmethod
-    def for_app(cls, app: DesiredApp, *, timeout: float | None, settle: float) -> HealthGate:
+    def for_container(cls, container: ObservedContainer, *, timeout: float | None, settle: float) -> HealthGate:
+        """Time allowed from the container's effective healthcheck (the spec's merged with the image's)."""
         if timeout is not None:
             return cls(timeout, settle)
-        check = app.healthcheck
-        if check is None:
-            # The image's healthcheck (if any) is unknown here: allow a generous default.
-            return cls(180.0, settle)
+        check = container.healthcheck
+        if check is None or check.test == ("NONE",):
+            return cls(settle + 30.0, settle)
         interval = (check.interval_ns / 1e9) or DEFAULT_INTERVAL_S
         retries = check.retries or DEFAULT_RETRIES
         return cls(check.start_period_ns / 1e9 + interval * (retries + 1) + 30.0, settle)
@@ -54,8 +53,10 @@ def wait_healthy(engine: Engine, container_id: str, gate: HealthGate) -> Verdict
     def verdict(container: ObservedContainer | None) -> Verdict | None:
         if container is None:
             return Verdict(False, "vanished")
-        if not container.running or (container.started_at, container.restart_count) != baseline:
+        if not container.running:
             return Verdict(False, f"stopped ({container.status}) instead of becoming healthy")
+        if (container.started_at, container.restart_count) != baseline:
+            return Verdict(False, "exited and was restarted instead of becoming healthy")
         if container.health == "healthy":
             return Verdict(True)
         if container.health == "unhealthy":

@@ -215,10 +215,9 @@ def _mounts(data: dict[str, Any]) -> tuple[ObservedMount, ...]:
 def _networks(data: dict[str, Any]) -> dict[str, tuple[str, ...]]:
     networks = ((data.get("NetworkSettings") or {}).get("Networks")) or {}
     short_id = data.get("Id", "")[:12]
-    name = data.get("Name", "").lstrip("/")
     result: dict[str, tuple[str, ...]] = {}
     for net, settings in networks.items():
-        # The engine adds the short id (and, on some versions, the name) as aliases by itself.
-        aliases = [a for a in (settings or {}).get("Aliases") or () if a not in (short_id, name)]
+        # The engine adds the short id as an alias by itself.
+        aliases = [a for a in (settings or {}).get("Aliases") or () if a != short_id]
         result[net] = tuple(sorted(set(aliases)))
     return result

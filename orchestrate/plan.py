@@ -67,8 +67,13 @@ class Plan:
         return tuple(a for a in self.actions if a.kind is Kind.BLOCKED)
 
 
-def make_plan(desired: list[DesiredApp], observed: ObservedState) -> Plan:
-    """One action per app, in the order given (dependency order)."""
+def make_plan(desired: list[DesiredApp], observed: ObservedState, *, spec_files: frozenset[str] = frozenset()) -> Plan:
+    """One action per app, in the order given (dependency order).
+
+    `spec_files` are the spec files this run speaks for (those loaded, and those that no longer
+    exist): a managed container applied from one of them whose app is not desired is an orphan.
+    Containers applied from other files belong to other runs and are left out.
+    """
     pending_networks: set[str] = set()
     actions = []
     for app in desired:
@@ -80,7 +85,13 @@ def make_plan(desired: list[DesiredApp], observed: ObservedState) -> Plan:
             pending_networks.add(action.create_network)
         actions.append(action)
     names = {a.name for a in desired}
-    orphans = tuple(sorted(c.app for c in observed.managed() if c.app not in names and c.name == c.app))
+    orphans = tuple(
+        sorted(
+            c.app
+            for c in observed.managed()
+            if c.app not in names and c.name == c.app and c.labels.get(L.SPEC_FILE, "") in spec_files
+        )
+    )
     return Plan(tuple(actions), orphans)
 
 

@@ -46,7 +46,14 @@ def observe(engine: Engine, desired: list[DesiredApp]) -> ObservedState:
 
 def plan(engine: Engine, desired: list[DesiredApp]) -> Planned:
     observed = observe(engine, desired)
-    return Planned(desired, observed, make_plan(desired, observed))
+    return Planned(desired, observed, make_plan(desired, observed, spec_files=_spec_scope(desired, observed)))
+
+
+def _spec_scope(desired: list[DesiredApp], observed: ObservedState) -> frozenset[str]:
+    """The spec files this run speaks for: the ones loaded, and every recorded one that is gone."""
+    recorded = {c.labels.get(L.SPEC_FILE, "") for c in observed.managed()} - {""}
+    gone = {path for path in recorded if not Path(path).exists()}
+    return frozenset({a.spec_file for a in desired} | gone)
 
 
 def status(engine: Engine, paths: list[str]) -> list[StatusRow]:

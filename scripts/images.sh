@@ -35,8 +35,9 @@ export DOCKER_BUILDKIT=0
 
 # Minbase with merged /usr from the start (otherwise usrmerge pulls in perl: 122 MB, not 74 MB).
 # The apt and dpkg settings stay in the rootfs, so the images built on it keep no .debs,
-# manuals, docs or translations either. Keep-Downloaded-Packages is written by a hook at the
-# end, not given with --aptopt: mmdebstrap itself needs the .debs it downloads.
+# manuals, docs, translations or apt's 70 MB *.bin caches either (as the official debian
+# image's docker-clean). These apt settings are written by a hook at the end, not given with
+# --aptopt: mmdebstrap itself needs the .debs it downloads.
 # shellcheck disable=SC2016 # "$1" is expanded by mmdebstrap's hooks (the rootfs path)
 MMDEBSTRAP_OPTS=(
     --variant=minbase
@@ -47,8 +48,8 @@ MMDEBSTRAP_OPTS=(
     --dpkgopt='path-exclude=/usr/share/locale/*'
     --dpkgopt='path-exclude=/usr/share/doc/*'
     --dpkgopt='path-include=/usr/share/doc/*/copyright'
-    --customize-hook='printf "APT::Keep-Downloaded-Packages \"false\";\n" >"$1/etc/apt/apt.conf.d/90keep-downloaded"'
-    --customize-hook='chroot "$1" apt-get clean'
+    --customize-hook='chroot "$1" apt-get clean && rm -f "$1"/var/cache/apt/*.bin'
+    --customize-hook='printf "%s\n" "APT::Keep-Downloaded-Packages \"false\";" "Dir::Cache::pkgcache \"\";" "Dir::Cache::srcpkgcache \"\";" >"$1/etc/apt/apt.conf.d/90stateful-test-clean"'
 )
 
 log() { printf 'images.sh: %s\n' "$*" >&2; }
@@ -106,7 +107,8 @@ build_one() {
     local tag=$1 dir=$2 fp=$3 t buildlog=$cache/build-$2.log
     t=$EPOCHREALTIME
     # --network host: RUN steps use apt, and the default bridge is not needed for that.
-    if ! docker build --network host --label "$LABEL=$fp" -t "$tag" "$context/$dir" >"$buildlog" 2>&1; then
+    if ! docker build --network host --label "$LABEL=$fp" -t "$tag" "${@:4}" "$context/$dir" \
+            >"$buildlog" 2>&1; then
         tail -n 40 "$buildlog" >&2
         log "building $tag failed (full log: $buildlog)"
         return 1
@@ -114,23 +116,32 @@ build_one() {
     log "built $tag: $(since "$t") s"
 }
 
-build_all() {
-    local base_fp=$1 fp=$2 t old_ids id
-    old_ids=$(docker image inspect --format '{{.Id}}' "${ALL[@]}" 2>/dev/null || true)
-    ensure_base "$base_fp"
-    build_one "$MARIADB" mariadb "$fp"
-    build_one "$REDIS" redis "$fp"
-    build_one "$BUSYBOX" busybox "$fp"
-    docker tag "$MARIADB" "$MARIADB-alt"
-    docker tag "$REDIS" "$REDIS-alt"
+# True when images.tar holds the images of fingerprint $1.
+cache_current() { [[ -s $images_tar && $(cat "$images_tar.fingerprint" 2>/dev/null) == "$1" ]]; }
 
-    t=$EPOCHREALTIME
+save_images() {
+    local fp=$1 t=$EPOCHREALTIME
     docker save -o "$images_tar.tmp" "${ALL[@]}"
     mv "$images_tar.tmp" "$images_tar"
     printf '%s\n' "$fp" >"$images_tar.fingerprint"
     log "saved $images_tar: $(since "$t") s ($(du -m "$images_tar" | cut -f1) MB)"
+}
 
-    # Images replaced by this build: remove them unless something still uses them.
+build_all() {
+    local base_fp=$1 fp=$2 old_ids id
+    old_ids=$(docker image inspect --format '{{.Id}}' "${ALL[@]}" 2>/dev/null || true)
+    ensure_base "$base_fp"
+    build_one "$MARIADB" mariadb "$fp"
+    build_one "$REDIS" redis "$fp"
+    # The busybox download stage would stay behind as a dangling image: tag it, then drop it.
+    build_one "$BUSYBOX-fetch" busybox "$fp" --target fetch
+    build_one "$BUSYBOX" busybox "$fp"
+    docker rmi "$BUSYBOX-fetch" >/dev/null
+    docker tag "$MARIADB" "$MARIADB-alt"
+    docker tag "$REDIS" "$REDIS-alt"
+    save_images "$fp"
+
+    # Images replaced by this build: remove them unless a container still uses them.
     for id in $old_ids; do
         docker image inspect --format '{{.Id}}' "${ALL[@]}" | grep -qx "$id" \
             || docker rmi "$id" >/dev/null 2>&1 || true
@@ -142,16 +153,19 @@ main() {
     bash "$here/engine.sh"
     base_fp=$(base_fingerprint)
     fp=$(fingerprint)
-    images_current "$base_fp" "$fp" && return 0
+    images_current "$base_fp" "$fp" && cache_current "$fp" && return 0
 
     mkdir -p "$cache"
     # One builder at a time (CI and a developer may run this together); the winner's images
     # are then current for the others.
     exec 9>"$cache/.lock"
     flock 9
-    images_current "$base_fp" "$fp" && return 0
+    if images_current "$base_fp" "$fp"; then
+        cache_current "$fp" || save_images "$fp"
+        return 0
+    fi
 
-    if [[ -s $images_tar && $(cat "$images_tar.fingerprint" 2>/dev/null) == "$fp" ]]; then
+    if cache_current "$fp"; then
         t=$EPOCHREALTIME
         docker load -q -i "$images_tar" >/dev/null
         if images_current "$base_fp" "$fp"; then

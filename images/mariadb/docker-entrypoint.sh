@@ -40,6 +40,7 @@ sql_identifier() { printf '`%s`' "${1//\`/\`\`}"; }
 # The bootstrap SQL, one statement per line (as `mariadbd --bootstrap` reads it).
 bootstrap_sql() {
     local root_pw=$1 root_host=$2 database=$3 user=$4 password=$5
+    # Bootstrap runs with --skip-grant-tables, which refuses account statements: load them.
     printf '%s\n' 'FLUSH PRIVILEGES;'
     # mariadb-install-db also creates password-less root accounts for 127.0.0.1, ::1 and the
     # host name; a TCP login as root would match them and fail, so only root@localhost stays.
@@ -48,8 +49,8 @@ bootstrap_sql() {
     printf 'ALTER USER root@localhost IDENTIFIED BY %s;\n' "$(sql_string "$root_pw")"
     if [[ -n $root_host && $root_host != localhost ]]; then
         printf 'CREATE USER root@%s IDENTIFIED BY %s;\n' "$(sql_string "$root_host")" "$(sql_string "$root_pw")"
+        # (No GRANT PROXY as in the official image: the bootstrap session may not grant it.)
         printf 'GRANT ALL ON *.* TO root@%s WITH GRANT OPTION;\n' "$(sql_string "$root_host")"
-        printf "GRANT PROXY ON ''@'%%' TO root@%s WITH GRANT OPTION;\n" "$(sql_string "$root_host")"
     fi
     if [[ -n $database ]]; then
         printf 'CREATE DATABASE IF NOT EXISTS %s;\n' "$(sql_identifier "$database")"
@@ -63,7 +64,7 @@ bootstrap_sql() {
 }
 
 init_datadir() {
-    local root_pw allow_empty root_host database user password out
+    local root_pw allow_empty root_host database user password out before entry
     root_pw=$(env_value ROOT_PASSWORD ROOT_PASSWORD)
     allow_empty=$(env_value ALLOW_EMPTY_ROOT_PASSWORD ALLOW_EMPTY_PASSWORD)
     root_host=$(env_value ROOT_HOST ROOT_HOST)
@@ -84,18 +85,23 @@ init_datadir() {
 
     log "Initializing database files in $DATADIR"
     out=$(mktemp)
+    before=$(mktemp)
+    shopt -s dotglob nullglob
+    for entry in "$DATADIR"/*; do printf '%s\n' "${entry##*/}"; done >"$before"
     # Extra mariadbd options (e.g. --innodb-page-size) must be known when the files are created.
     if ! mariadb-install-db --datadir="$DATADIR" --auth-root-authentication-method=normal \
-            --skip-test-db --skip-name-resolve "$@" >"$out" 2>&1; then
+            --skip-test-db --skip-name-resolve "$@" >"$out" 2>&1 \
+        || ! bootstrap_sql "$root_pw" "${root_host:-%}" "$database" "$user" "$password" \
+            | mariadbd --bootstrap --datadir="$DATADIR" --skip-networking "$@" >>"$out" 2>&1; then
         cat "$out" >&2
-        die "mariadb-install-db failed"
+        # mysql/ now exists: left behind, the next start would skip initialisation and serve
+        # password-less root accounts. Remove what this attempt created so it starts over.
+        for entry in "$DATADIR"/*; do
+            grep -qxF -- "${entry##*/}" "$before" || rm -rf -- "$entry"
+        done
+        die "initializing the database failed; $DATADIR is left as it was"
     fi
-    if ! bootstrap_sql "$root_pw" "${root_host:-%}" "$database" "$user" "$password" \
-            | mariadbd --bootstrap --datadir="$DATADIR" --skip-networking "$@" >"$out" 2>&1; then
-        cat "$out" >&2
-        die "setting up users and databases failed"
-    fi
-    rm -f "$out"
+    rm -f "$out" "$before"
     log "Database initialized"
 }
 

@@ -10,6 +10,7 @@ import re
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
+from ruamel.yaml.scalarint import OctalInt
 
 from orchestrate.spec.units import parse_duration, parse_size
 
@@ -45,9 +46,25 @@ class Nfs(Strict):
     options: str = ""
 
 
+def _file_mode(value: object) -> object:
+    # YAML 1.2 reads `0750` as the integer 750: whatever YAML made of it, the digits are octal.
+    if value is None:
+        return None
+    # `0o750` is already octal: YAML made it the number 488, whose decimal digits mean nothing.
+    text = format(value, "o") if isinstance(value, OctalInt) else str(value)
+    if isinstance(value, bool) or not re.fullmatch(r"0?[0-7]{3,4}", text):
+        raise ValueError(f"{value!r} is not a file mode (write it in octal, e.g. \"0750\")")
+    return int(text, 8)
+
+
 class Tmpfs(Strict):
     size: Size | None = None
     mode: int | None = None
+
+    @field_validator("mode", mode="before")
+    @classmethod
+    def _octal_mode(cls, value: object) -> object:
+        return _file_mode(value)
 
 
 class Volume(Strict):
@@ -68,13 +85,7 @@ class Volume(Strict):
     @field_validator("mode", mode="before")
     @classmethod
     def _octal_mode(cls, value: object) -> object:
-        # YAML 1.2 reads `0750` as the integer 750: whatever YAML made of it, the digits are octal.
-        if value is None:
-            return None
-        text = str(value)
-        if isinstance(value, bool) or not re.fullmatch(r"0?[0-7]{3,4}", text):
-            raise ValueError(f"{value!r} is not a file mode (write it in octal, e.g. \"0750\")")
-        return int(text, 8)
+        return _file_mode(value)
 
     @model_validator(mode="after")
     def _one_source(self) -> Volume:

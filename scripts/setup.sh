@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Everything a fresh machine needs, idempotent and quiet when done already:
+#   - the Python package and its test tools in .venv (reinstalled when pyproject.toml changes)
+#   - a Docker engine answering on the local socket (Debian's docker.io, started by hand)
+#   - the local test images (no registry here: built from Debian packages, cached)
+# Source it to get the environment (PATH with .venv/bin, the image names) in your shell.
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+VENV=$ROOT/.venv
+
+_setup_python() {
+    local stamp=$VENV/.installed-from
+    local want
+    want=$(sha256sum "$ROOT/pyproject.toml" | cut -c1-16)
+    if [[ ! -x $VENV/bin/python ]]; then
+        python3 -m venv "$VENV"
+    fi
+    if [[ $(cat "$stamp" 2>/dev/null) != "$want" ]]; then
+        echo "setup: installing Python dependencies into .venv" >&2
+        "$VENV/bin/python" -m pip install -q --disable-pip-version-check -e "$ROOT[test]"
+        echo "$want" >"$stamp"
+    fi
+}
+
+_setup_python
+bash "$ROOT/scripts/images.sh"
+
+export PATH="$VENV/bin:$PATH"
+# The tests and the demo run these local builds; outside this machine, unset them to use the
+# official mariadb:11, redis:7 and busybox images named in the specs.
+export STATEFUL_MARIADB_IMAGE=${STATEFUL_MARIADB_IMAGE:-stateful-test/mariadb:10.11}
+export STATEFUL_MARIADB_IMAGE_ALT=${STATEFUL_MARIADB_IMAGE_ALT:-stateful-test/mariadb:10.11-alt}
+export STATEFUL_REDIS_IMAGE=${STATEFUL_REDIS_IMAGE:-stateful-test/redis:7.0}
+export STATEFUL_REDIS_IMAGE_ALT=${STATEFUL_REDIS_IMAGE_ALT:-stateful-test/redis:7.0-alt}
+export STATEFUL_BUSYBOX_IMAGE=${STATEFUL_BUSYBOX_IMAGE:-stateful-test/busybox:latest}

@@ -1,0 +1,200 @@
+"""Integration fixtures: a real Docker engine, real MariaDB and Redis, unique names per test.
+
+Every test gets a `World`: a fresh name prefix, a spec directory, the `stateful` command run as
+a user would run it (a subprocess), and helpers that check data by asking the servers. At the
+end, everything carrying the prefix is removed, and nothing else is touched.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import docker
+import docker.errors
+import pytest
+
+STATEFUL = str(Path(sys.executable).parent / "stateful")
+MARIADB = os.environ.get("STATEFUL_MARIADB_IMAGE", "stateful-test/mariadb:10.11")
+MARIADB_ALT = os.environ.get("STATEFUL_MARIADB_IMAGE_ALT", "stateful-test/mariadb:10.11-alt")
+REDIS = os.environ.get("STATEFUL_REDIS_IMAGE", "stateful-test/redis:7.0")
+REDIS_ALT = os.environ.get("STATEFUL_REDIS_IMAGE_ALT", "stateful-test/redis:7.0-alt")
+BUSYBOX = os.environ.get("STATEFUL_BUSYBOX_IMAGE", "stateful-test/busybox:latest")
+ROOT_PW = "Root-pw-1'x"  # a quote and a dash: passwords are passed, never shell-interpreted
+
+
+@pytest.fixture(scope="session")
+def client() -> Iterator[docker.DockerClient]:
+    try:
+        api = docker.from_env()
+        api.ping()
+        missing = [i for i in (MARIADB, REDIS, BUSYBOX) if not _has_image(api, i)]
+    except docker.errors.DockerException as exc:
+        _unavailable(f"no Docker engine: {exc}")
+    if missing:
+        _unavailable(f"test images missing: {missing} (run scripts/setup.sh)")
+    yield api
+    api.close()
+
+
+def _has_image(api: docker.DockerClient, ref: str) -> bool:
+    try:
+        api.images.get(ref)
+        return True
+    except docker.errors.ImageNotFound:
+        return False
+
+
+def _unavailable(reason: str) -> None:
+    if os.environ.get("STATEFUL_REQUIRE_ENGINE"):
+        pytest.fail(reason)
+    pytest.skip(reason)
+
+
+@dataclass
+class Result:
+    code: int
+    out: str
+    err: str
+
+    def json(self) -> Any:
+        return json.loads(self.out)
+
+
+@dataclass
+class World:
+    """One test's corner of the engine: names under `prefix`, specs under `dir`."""
+
+    client: docker.DockerClient
+    prefix: str
+    dir: Path
+    env: dict[str, str] = field(default_factory=dict)
+
+    def name(self, suffix: str) -> str:
+        return f"{self.prefix}-{suffix}"
+
+    def write(self, filename: str, text: str) -> Path:
+        path = self.dir / filename
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+        return path
+
+    def run(self, *args: str, check: int | None = None, timeout: float = 300) -> Result:
+        env = {**os.environ, **self.env}
+        done = subprocess.run([STATEFUL, *args], capture_output=True, text=True, env=env, timeout=timeout)
+        result = Result(done.returncode, done.stdout, done.stderr)
+        if check is not None:
+            assert result.code == check, f"exit {result.code}, expected {check}\nstdout:\n{result.out}\nstderr:\n{result.err}"
+        return result
+
+    def container(self, name: str) -> Any:
+        return self.client.containers.get(name)
+
+    def running(self, name: str) -> bool:
+        try:
+            return self.container(name).status == "running"
+        except docker.errors.NotFound:
+            return False
+
+    def ours(self) -> list[Any]:
+        return [c for c in self.client.containers.list(all=True) if c.name.startswith(self.prefix)]
+
+    def sql(self, app: str, statement: str, *, password: str = ROOT_PW, timeout: float = 90) -> str:
+        """Run SQL in the app's MariaDB over TCP as root, waiting for the server to accept."""
+        deadline = time.monotonic() + timeout
+        while True:
+            code, out = self.container(app).exec_run(
+                ["mariadb", "-h127.0.0.1", "-uroot", f"-p{password}", "-N", "-B", "-e", statement]
+            )
+            text = out.decode()
+            if code == 0:
+                return text.strip()
+            if time.monotonic() > deadline:
+                raise AssertionError(f"SQL failed on {app}: {text}")
+            time.sleep(0.3)
+
+    def redis(self, app: str, *command: str, timeout: float = 60) -> str:
+        deadline = time.monotonic() + timeout
+        while True:
+            code, out = self.container(app).exec_run(["redis-cli", *command])
+            text = out.decode().strip()
+            if code == 0 and not text.startswith(("LOADING", "ERR", "Could not connect")):
+                return text
+            if time.monotonic() > deadline:
+                raise AssertionError(f"redis-cli {command} failed on {app}: {text}")
+            time.sleep(0.2)
+
+    def cleanup(self) -> None:
+        for container in self.ours():
+            container.remove(force=True)
+        for volume in self.client.volumes.list():
+            if volume.name.startswith(self.prefix):
+                volume.remove(force=True)
+        for network in self.client.networks.list():
+            if network.name.startswith(self.prefix):
+                network.remove()
+
+
+@pytest.fixture
+def world(client: docker.DockerClient, tmp_path: Path) -> Iterator[World]:
+    w = World(client, f"st{uuid.uuid4().hex[:8]}", tmp_path)
+    try:
+        yield w
+    finally:
+        w.cleanup()
+
+
+def mariadb_spec(
+    name: str,
+    *,
+    image: str = MARIADB,
+    extra_env: dict[str, str] | None = None,
+    healthcheck: str = "",
+    volumes: str = "",
+) -> str:
+    env = "".join(f"\n  {k}: {json.dumps(v)}" for k, v in (extra_env or {}).items())
+    return f"""apiVersion: stateful/v1
+kind: App
+name: {name}
+image: {image}
+env:
+  MARIADB_ROOT_PASSWORD: {json.dumps(ROOT_PW)}
+  MARIADB_DATABASE: shop{env}
+volumes:
+  data:
+    target: /var/lib/mysql{volumes}
+restart: unless-stopped
+stop_grace_period: 30s
+{healthcheck}"""
+
+
+def redis_spec(name: str, *, image: str = REDIS, extra: str = "") -> str:
+    return f"""apiVersion: stateful/v1
+kind: App
+name: {name}
+image: {image}
+command: ["redis-server", "--appendonly", "yes", "--dir", "/data"]
+volumes:
+  data:
+    target: /data
+restart: unless-stopped
+{extra}"""
+
+
+def busybox_spec(name: str, *, extra: str = "", command: str = "while :; do sleep 1; done") -> str:
+    return f"""apiVersion: stateful/v1
+kind: App
+name: {name}
+image: {BUSYBOX}
+command: ["sh", "-c", "trap 'exit 0' TERM; {command}"]
+restart: unless-stopped
+stop_grace_period: 5s
+{extra}"""
