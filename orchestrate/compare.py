@@ -9,7 +9,7 @@ in-place update). Pure: no I/O.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import StrEnum
 from typing import Any
 
@@ -92,10 +92,11 @@ def _argv(s: Sides) -> list[FieldDiff]:
     have_entry = chosen(list(s.observed.entrypoint), list(img.entrypoint))
     want_cmd = chosen(_list(s.desired.command), list(img.cmd))
     have_cmd = chosen(list(s.observed.cmd), list(img.cmd))
-    # With its own entrypoint a container inherits no CMD from the image: omitted == empty.
-    if want_entry is not UNSET and not want_cmd:
+    # An empty CMD is no choice: the engine runs the image's CMD instead, or with an entrypoint of
+    # the container's own none at all (it inherits no CMD). Either way omitted == empty.
+    if not want_cmd:
         want_cmd = UNSET
-    if have_entry is not UNSET and not have_cmd:
+    if not have_cmd:
         have_cmd = UNSET
     return _scalar("entrypoint", want_entry, have_entry) + _scalar("command", want_cmd, have_cmd)
 
@@ -105,7 +106,8 @@ def _list(value: tuple[str, ...] | None) -> list[str] | None:
 
 
 def _ports(s: Sides) -> list[FieldDiff]:
-    want = sorted(str(p) for p in s.desired.ports)
+    # The observed side reports every address (0.0.0.0, ::) as "": so must the desired side.
+    want = sorted(str(replace(p, host_ip="") if p.host_ip in ("0.0.0.0", "::") else p) for p in s.desired.ports)
     have = sorted(str(p) for p in s.observed.ports)
     return _scalar("ports", want or UNSET, have or UNSET)
 

@@ -100,8 +100,8 @@ def plan_app(app: DesiredApp, observed: ObservedState) -> AppAction:
     if container is not None and not container.managed:
         return _blocked(
             app.name,
-            f"container {app.name!r} exists but was not created by stateful; adopt it with "
-            f"`stateful adopt {app.name}`, or rename it (`docker rename {app.name} {app.name}-old`)",
+            f"container {app.name!r} exists but was not created by stateful; rename it "
+            f"(`docker rename {app.name} {app.name}-old`) and apply again",
             ExitCode.APPLY_FAILED,
         )
     if problem := resource_problem(app, observed):

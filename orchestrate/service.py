@@ -6,14 +6,14 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from orchestrate import labels as L
 from orchestrate.compare import describe_mount
 from orchestrate.desired import DesiredApp, build_desired
 from orchestrate.engine import Engine
-from orchestrate.errors import ApplyFailed, UsageError
+from orchestrate.errors import ApplyFailed, SpecError, UsageError
 from orchestrate.hostfs import observe_dirs
 from orchestrate.observed import ObservedContainer, ObservedState
 from orchestrate.plan import Plan, make_plan
@@ -58,13 +58,40 @@ def _spec_scope(desired: list[DesiredApp], observed: ObservedState) -> frozenset
 
 def status(engine: Engine, paths: list[str]) -> list[StatusRow]:
     """Status of every managed app; drift against the given specs, or the specs named in labels."""
-    if not paths:
+    if paths:
+        desired = load(paths)
+        unreadable: dict[str, str] = {}
+    else:
         snapshot = engine.snapshot(app_names=[], image_refs=[])
-        paths = sorted({c.labels.get(L.SPEC_FILE, "") for c in snapshot.containers.values() if c.managed} - {""})
-        paths = [p for p in paths if Path(p).is_file()]
-    desired = load(paths) if paths else []
+        recorded = sorted({c.labels.get(L.SPEC_FILE, "") for c in snapshot.containers.values() if c.managed} - {""})
+        desired, unreadable = _load_what_loads([p for p in recorded if Path(p).is_file()])
     planned = plan(engine, desired)
-    return status_rows(planned.observed, planned.plan, {a.name for a in desired})
+    rows = status_rows(planned.observed, planned.plan, {a.name for a in desired})
+    return [_mark_unreadable(row, planned.observed, unreadable) for row in rows]
+
+
+def _load_what_loads(files: list[str]) -> tuple[list[DesiredApp], dict[str, str]]:
+    """Status must not fail because one recorded spec no longer loads: skip that file, say why."""
+    try:
+        return load(files), {}
+    except SpecError:
+        pass
+    desired: list[DesiredApp] = []
+    unreadable: dict[str, str] = {}
+    for file in files:
+        try:
+            desired.extend(load([file]))
+        except SpecError as exc:
+            unreadable[file] = str(exc.problems[0])
+    return desired, unreadable
+
+
+def _mark_unreadable(row: StatusRow, observed: ObservedState, unreadable: dict[str, str]) -> StatusRow:
+    container = observed.containers.get(row.app)
+    spec_file = container.labels.get(L.SPEC_FILE, "") if container else ""
+    if spec_file in unreadable:
+        return replace(row, drift=f"unknown: spec does not load ({unreadable[spec_file]})")
+    return row
 
 
 @dataclass(frozen=True)

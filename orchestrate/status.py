@@ -28,7 +28,7 @@ def status_rows(observed: ObservedState, plan: Plan | None, spec_apps: set[str])
         rows[container.app] = _row(container, _drift(container.app, actions, spec_apps))
     for app, action in actions.items():
         if app not in rows:
-            rows[app] = StatusRow(app, "missing", "", "", [], _describe(action.kind, len(action.diffs)))
+            rows[app] = StatusRow(app, "missing", "", "", [], _describe(action))
     return [rows[name] for name in sorted(rows)]
 
 
@@ -41,14 +41,16 @@ def _drift(app: str, actions: dict[str, AppAction], spec_apps: set[str]) -> str:
     action = actions.get(app)
     if action is None:
         return "no spec" if app not in spec_apps else "unknown"
-    return _describe(action.kind, len(action.diffs))
+    return _describe(action)
 
 
-def _describe(kind: Kind, diff_count: int) -> str:
-    if kind is Kind.NOOP:
+def _describe(action: AppAction) -> str:
+    if action.kind is Kind.NOOP:
         return "in sync"
-    if kind is Kind.BLOCKED:
+    if action.kind is Kind.BLOCKED:
         return "blocked"
-    if diff_count:
-        return f"drifted ({diff_count} field{'s' if diff_count != 1 else ''}): {kind.value}"
-    return f"needs {kind.value}"
+    if action.diffs:
+        fields = [d.field for d in action.diffs]
+        shown = ", ".join(fields[:3]) + (f" and {len(fields) - 3} more" if len(fields) > 3 else "")
+        return f"drifted ({shown}): {action.kind.value}"
+    return f"needs {action.kind.value}"

@@ -5,10 +5,11 @@
 #   stateful-test/redis:7.0          (+ :7.0-alt)
 #   stateful-test/busybox:latest
 # No registry is reachable from these machines, so images are built from Debian packages
-# (context in images/). The first build takes about a minute; its result is saved to
+# (context in images/). The first build takes under a minute; its result is saved to
 # $CACHE/images.tar, which later runs load in a few seconds, and a run that finds the images
-# up to date does nothing. Each image carries a fingerprint of images/ and this script: an
-# edit there rebuilds them, and a stale images.tar is never loaded.
+# up to date does nothing. Each image carries a fingerprint of what it is built from
+# (images/, the base recipe): an edit there rebuilds them, and a stale images.tar is never
+# loaded.
 # The -alt tags let tests change a container's image reference without a new image.
 # Environment: STATEFUL_TEST_CACHE (default /var/cache/stateful-test),
 #              STATEFUL_DEBIAN_MIRROR (mmdebstrap MIRROR arguments, space-separated; default:
@@ -57,11 +58,20 @@ log() { printf 'images.sh: %s\n' "$*" >&2; }
 # Seconds since $1 (an $EPOCHREALTIME), for the timing lines.
 since() { awk -v a="$1" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.1f", b - a }'; }
 
-# What the base is made from, and what the rest is made from (which includes the base's recipe).
+# Bump to rebuild the images after a change in this script that alters them.
+IMAGES_REVISION=1
+
+# What the base is made from; and what the images are made from: the base's recipe, images/
+# (contents and executable bits, relative paths: a clone elsewhere gets the same value) and
+# IMAGES_REVISION. Edits elsewhere in this script do not force a rebuild.
 base_fingerprint() { printf '%s\n' "${MMDEBSTRAP_OPTS[@]}" "${STATEFUL_DEBIAN_MIRROR:-}" | sha256sum | cut -c1-16; }
 fingerprint() {
-    (cd "$root" && find images scripts/images.sh -type f -print0 | sort -z | xargs -0 sha256sum) \
-        | sha256sum | cut -c1-16
+    (
+        printf '%s\n' "$IMAGES_REVISION" "$1"
+        cd "$context"
+        find . -type f -print0 | sort -z | xargs -0 sha256sum
+        find . -type f -executable | sort
+    ) | sha256sum | cut -c1-16
 }
 
 # True when every tag exists and carries the expected fingerprint.
@@ -128,7 +138,7 @@ save_images() {
 }
 
 build_all() {
-    local base_fp=$1 fp=$2 old_ids id
+    local base_fp=$1 fp=$2 old_ids new_ids id
     old_ids=$(docker image inspect --format '{{.Id}}' "${ALL[@]}" 2>/dev/null || true)
     ensure_base "$base_fp"
     build_one "$MARIADB" mariadb "$fp"
@@ -141,10 +151,11 @@ build_all() {
     docker tag "$REDIS" "$REDIS-alt"
     save_images "$fp"
 
-    # Images replaced by this build: remove them unless a container still uses them.
+    # Images replaced by this build: remove them unless a container still uses them (rmi
+    # without -f refuses then, and for an image that still has another tag).
+    new_ids=$(docker image inspect --format '{{.Id}}' "${ALL[@]}")
     for id in $old_ids; do
-        docker image inspect --format '{{.Id}}' "${ALL[@]}" | grep -qx "$id" \
-            || docker rmi "$id" >/dev/null 2>&1 || true
+        grep -qxF -- "$id" <<<"$new_ids" || docker rmi "$id" >/dev/null 2>&1 || true
     done
 }
 
@@ -152,7 +163,7 @@ main() {
     local base_fp fp t
     bash "$here/engine.sh"
     base_fp=$(base_fingerprint)
-    fp=$(fingerprint)
+    fp=$(fingerprint "$base_fp")
     images_current "$base_fp" "$fp" && cache_current "$fp" && return 0
 
     mkdir -p "$cache"

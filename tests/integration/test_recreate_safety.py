@@ -13,6 +13,7 @@ NEVER_HEALTHY = """healthcheck:
   interval: 1s
   timeout: 2s
   retries: 2
+  start_period: 1s
 """
 
 

@@ -59,10 +59,8 @@ def container_for(
 ) -> ObservedContainer:
     """The container that creating `app` on `image` produces; `changes` override single fields."""
     own_entrypoint = app.entrypoint is not None
-    if app.command:
-        cmd = app.command
-    else:
-        cmd = () if own_entrypoint else image.cmd
+    # Docker fills an empty CMD from the image, unless the container has its own entrypoint.
+    cmd = app.command or (() if own_entrypoint else image.cmd)
     container = ObservedContainer(
         id=container_id or f"{app.name}-id",
         name=app.name,

@@ -144,7 +144,9 @@ volumes_from: [cache, "reddis:ro"]
     (
         "self reference and a bad volumes_from mode",
         {
-            "a.yaml": HEAD + "name: db\nimage: mariadb:11.4\ndepends_on: [db]\nvolumes_from: ['seed:rx']\n---\n" + HEAD + "name: seed\nimage: busybox\n",
+            "a.yaml": HEAD + "name: db\nimage: mariadb:11.4\ndepends_on: [db]\nvolumes_from: ['seed:rx']\n---\n"
+            + HEAD
+            + "name: seed\nimage: busybox\n",
         },
         {},
         [
