@@ -18,7 +18,7 @@ _setup_python() {
     fi
     if [[ $(cat "$stamp" 2>/dev/null) != "$want" ]]; then
         echo "setup: installing Python dependencies into .venv" >&2
-        "$VENV/bin/python" -m pip install -q --disable-pip-version-check -e "$ROOT[test]"
+        "$VENV/bin/python" -m pip install -q --disable-pip-version-check -e "${ROOT}[test]"
         echo "$want" >"$stamp"
     fi
 }

@@ -88,7 +88,8 @@ class World:
         return path
 
     def run(self, *args: str, check: int | None = None, timeout: float = 300) -> Result:
-        env = {**os.environ, **self.env}
+        images = {"STATEFUL_MARIADB_IMAGE": MARIADB, "STATEFUL_REDIS_IMAGE": REDIS, "STATEFUL_BUSYBOX_IMAGE": BUSYBOX}
+        env = {**os.environ, **images, **self.env}
         done = subprocess.run([STATEFUL, *args], capture_output=True, text=True, env=env, timeout=timeout)
         result = Result(done.returncode, done.stdout, done.stderr)
         if check is not None:

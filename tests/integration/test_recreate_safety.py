@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import threading
 import time
-
 
 from tests.integration.conftest import World, mariadb_spec
 

@@ -206,6 +206,20 @@ def test_own_entrypoint_without_command_inherits_no_image_cmd(tmp_path: Path) ->
     assert diffs(tmp_path, SPEC + "entrypoint: [mariadbd]\n", container=own_entrypoint) == []
 
 
+def test_spec_repeating_the_image_entrypoint_without_command(tmp_path: Path) -> None:
+    # An entrypoint in the request means the engine copies no CMD from the image: the container has none.
+    def entrypoint_only(c: dict[str, Any]) -> None:
+        c["Config"]["Cmd"] = None
+
+    assert diffs(tmp_path, SPEC + "entrypoint: [docker-entrypoint.sh]\n", container=entrypoint_only) == []
+
+
+def test_command_change_is_detected(tmp_path: Path) -> None:
+    assert diffs(tmp_path, SPEC + "command: [mariadbd, --skip-name-resolve]\n") == [
+        FieldDiff("command", None, ["mariadbd", "--skip-name-resolve"])
+    ]
+
+
 def test_image_labels_and_healthcheck_are_no_drift(tmp_path: Path) -> None:
     def image_healthcheck(c: dict[str, Any]) -> None:
         c["Config"]["Healthcheck"] = dict(IMAGE_HEALTHCHECK)
