@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -269,8 +270,8 @@ ACTIONS = [
 
 
 @pytest.mark.parametrize(("spec", "make_engine", "calls", "code"), [a[1:] for a in ACTIONS], ids=[a[0] for a in ACTIONS])
-def test_action_calls(tmp_path: Path, spec: str, make_engine: object, calls: list[str], code: ExitCode) -> None:
-    engine = make_engine(tmp_path)  # type: ignore[operator]
+def test_action_calls(tmp_path: Path, spec: str, make_engine: Callable[[Path], FakeEngine], calls: list[str], code: ExitCode) -> None:
+    engine = make_engine(tmp_path)
     _, report, _ = _run(engine, [_load(tmp_path, "app", spec)])
     assert engine.mutating_calls() == calls
     assert report.exit_code is code

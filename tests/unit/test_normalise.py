@@ -337,6 +337,27 @@ def test_explicit_change_is_detected_exactly(
     assert diffs(tmp_path, spec, container=edit, desired_image_id=image_id) == expected
 
 
+def test_changes_render_with_unset_for_a_missing_side(tmp_path: Path) -> None:
+    spec = _spec_with("  MARIADB_DATABASE: demo\n", "  TZ: UTC\n").replace("image: mariadb:11.4", "image: mariadb:11.8")
+    observed = state(
+        containers=[container_from_inspect(_with_restart_always(container_inspect()))],
+        volumes=[volume("mysql-data", app="mysql", key="data")],
+        images={"mariadb:11.4": image_from_inspect(image_inspect()), "mariadb:11.8": image_from_inspect(image_inspect())},
+    )
+    plan = make_plan([load_app(tmp_path, spec)], observed)
+    assert [line.plain for line in render.plan_lines(plan)] == [
+        '~ mysql recreate: image: "mariadb:11.4" -> "mariadb:11.8"',
+        '~ mysql recreate: env.MARIADB_DATABASE: "demo" -> (unset)',
+        '~ mysql recreate: env.TZ: (unset) -> "UTC"',
+        '~ mysql recreate: restart: "always" -> "unless-stopped"',
+    ]
+
+
+def _with_restart_always(data: dict[str, Any]) -> dict[str, Any]:
+    data["HostConfig"]["RestartPolicy"] = {"Name": "always", "MaximumRetryCount": 0}
+    return data
+
+
 def test_secret_env_values_are_redacted_in_plan_lines(tmp_path: Path) -> None:
     spec = _spec_with("  MARIADB_ROOT_PASSWORD: s3cret\n", "  MARIADB_ROOT_PASSWORD: n3w\n  API_TOKEN: tok\n")
     observed = state(

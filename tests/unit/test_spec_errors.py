@@ -84,6 +84,29 @@ env:
         ],
     ),
     (
+        "more wrong types: a scalar for a list, sizes, ranges, patterns",
+        {
+            "a.yaml": HEAD
+            + """\
+name: db
+image: mariadb:11.4
+ports: 70000
+resources: {memory: lots, cpus: 0}
+healthcheck: {test: [CMD, healthcheck.sh], retries: -1}
+volumes:
+  data: {target: var/lib/mysql}
+""",
+        },
+        {},
+        [
+            "<dir>/a.yaml:5:8: ports: Input should be a valid list",
+            "<dir>/a.yaml:6:21: resources.memory: 'lots' is not a size (expected e.g. 512m, 1g)",
+            "<dir>/a.yaml:6:33: resources.cpus: Input should be greater than 0",
+            "<dir>/a.yaml:7:53: healthcheck.retries: Input should be greater than or equal to 0",
+            "<dir>/a.yaml:9:18: volumes.data.target: String should match pattern '^/'",
+        ],
+    ),
+    (
         "bad port mappings",
         {"a.yaml": HEAD + 'name: db\nimage: mariadb:11.4\nports: ["127.0.0.1:99999:3306", "abc", "3306/tcpx", "127.0.0.1:3306:3306"]\n'},
         {},
