@@ -31,7 +31,14 @@ def _scalar_to_str(value: object) -> object:
     return value
 
 
+def _absolute_path(value: object) -> object:
+    if isinstance(value, str) and not value.startswith("/"):
+        raise ValueError(f"{value!r} must be an absolute path (starting with /)")
+    return value
+
+
 EnvValue = Annotated[str, BeforeValidator(_scalar_to_str)]
+AbsolutePath = Annotated[str, BeforeValidator(_absolute_path)]
 Duration = Annotated[float, BeforeValidator(parse_duration)]
 Size = Annotated[int, BeforeValidator(parse_size)]
 
@@ -42,7 +49,7 @@ class Strict(BaseModel):
 
 class Nfs(Strict):
     server: str
-    export: str = Field(pattern=r"^/")
+    export: AbsolutePath
     options: str = ""
 
 
@@ -70,7 +77,7 @@ class Tmpfs(Strict):
 class Volume(Strict):
     """One mount. Its key in `volumes:` is the data's identity; the source may change (a remap)."""
 
-    target: str = Field(pattern=r"^/")
+    target: AbsolutePath
     name: str | None = Field(default=None, pattern=VOLUME_NAME.pattern)
     bind: str | None = None
     nfs: Nfs | None = None

@@ -103,7 +103,7 @@ volumes:
             "<dir>/a.yaml:6:21: resources.memory: 'lots' is not a size (expected e.g. 512m, 1g)",
             "<dir>/a.yaml:6:33: resources.cpus: Input should be greater than 0",
             "<dir>/a.yaml:7:53: healthcheck.retries: Input should be greater than or equal to 0",
-            "<dir>/a.yaml:9:18: volumes.data.target: String should match pattern '^/'",
+            "<dir>/a.yaml:9:18: volumes.data.target: 'var/lib/mysql' must be an absolute path (starting with /)",
         ],
     ),
     (
