@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import json
 import sys
-from typing import TYPE_CHECKING, NoReturn
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import click
 
@@ -53,9 +54,15 @@ def _duration(value: str | None) -> float | None:
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--engine", "endpoint", envvar="DOCKER_HOST", metavar="URL", help="Docker endpoint (default: $DOCKER_HOST or the local socket).")
+@click.option(
+    "--state-dir",
+    envvar="STATEFUL_STATE_DIR",
+    type=click.Path(file_okay=False),
+    help="Journal, fingerprints, history and lock (default: /var/lib/stateful for root, else ~/.local/state/stateful).",
+)
 @click.version_option(__version__, prog_name="stateful")
 @click.pass_context
-def cli(ctx: click.Context, endpoint: str | None) -> None:
+def cli(ctx: click.Context, endpoint: str | None, state_dir: str | None) -> None:
     """Keep stateful containers running exactly as their YAML spec says, on the volumes it names.
 
     \b
@@ -63,7 +70,13 @@ def cli(ctx: click.Context, endpoint: str | None) -> None:
     3 engine unreachable, 4 apply failed (rolled back), 5 refused by the data guard,
     75 another run holds the lock.
     """
-    ctx.obj = {"endpoint": endpoint}
+    ctx.obj = {"endpoint": endpoint, "state_dir": state_dir}
+
+
+def _state_dir(ctx: click.Context) -> Path:
+    from orchestrate.state import state_dir
+
+    return Path(ctx.obj["state_dir"]) if ctx.obj.get("state_dir") else state_dir()
 
 
 @cli.command()
@@ -73,9 +86,10 @@ def cli(ctx: click.Context, endpoint: str | None) -> None:
 def diff(ctx: click.Context, paths: tuple[str, ...], output: str) -> None:
     """Show what `apply` would do, field by field. Exit 1 when anything would change."""
     from orchestrate import render, service
+    from orchestrate.run import read_fingerprints
 
     desired = service.load(paths)
-    planned = service.plan(_engine(ctx), desired)
+    planned = service.plan(_engine(ctx), desired, fingerprints=read_fingerprints(_state_dir(ctx)))
     if output == "json":
         click.echo(json.dumps(render.plan_json(planned.plan), indent=2))
     else:
@@ -92,33 +106,61 @@ def diff(ctx: click.Context, paths: tuple[str, ...], output: str) -> None:
 @OUTPUT
 @click.option("--health-timeout", metavar="DURATION", help="How long a started app may take to become healthy (default: from its healthcheck).")
 @click.option("--settle", default="5s", show_default=True, metavar="DURATION", help="How long an app without a healthcheck must stay up.")
+@click.option(
+    "--allow-empty-volume",
+    "allow_empty",
+    multiple=True,
+    metavar="APP/KEY",
+    help="Let the data guard start APP on volume KEY although it is missing, empty or changed (repeatable).",
+)
+@click.option("--wait-lock", default="0", metavar="SECONDS", help="Wait this long for another run to finish instead of exiting 75.")
 @click.pass_context
-def apply(ctx: click.Context, paths: tuple[str, ...], output: str, health_timeout: str | None, settle: str) -> None:
+def apply(
+    ctx: click.Context, paths: tuple[str, ...], output: str, health_timeout: str | None, settle: str, allow_empty: tuple[str, ...], wait_lock: str
+) -> None:
     """Make the engine match the specs: create, start, update or safely recreate apps."""
-    from orchestrate import render, service
-    from orchestrate.execute import Executor, Options
+    from orchestrate import render, run, service
+    from orchestrate.execute import Options
 
     options = Options(health_timeout=_duration(health_timeout), settle_seconds=_duration(settle) or 0.0)
     desired = service.load(paths)
-    engine = _engine(ctx)
-    planned = service.plan(engine, desired)
+    _check_allowed(allow_empty, desired)
     console = _console()
     text = output == "text"
-    if text:
-        for line in render.plan_lines(planned.plan):
-            console.print(line)
 
     def progress(app: str, step: str, seconds: float | None) -> None:
         if text:
             console.print(render.step_line(app, step, seconds))
 
-    report = Executor(engine, report=progress, options=options).run(planned.plan, desired)
+    def show_plan(planned: service.Planned) -> None:
+        if text:
+            for line in render.plan_lines(planned.plan):
+                console.print(line)
+
+    result = run.apply(
+        lambda: _engine(ctx),
+        desired,
+        state_dir=_state_dir(ctx),
+        options=options,
+        allow_empty=frozenset(allow_empty),
+        wait_lock=_duration(wait_lock) or 0.0,
+        report=progress,
+        on_plan=show_plan,
+    )
     if text:
-        for line in render.outcome_lines(report):
+        for line in render.outcome_lines(result.report):
             console.print(line)
     else:
-        click.echo(json.dumps({"plan": render.plan_json(planned.plan), "result": render.report_json(report, engine.mutations)}, indent=2))
-    ctx.exit(report.exit_code)
+        body = {"plan": render.plan_json(result.planned.plan), "result": render.report_json(result.report, result.mutations)}
+        click.echo(json.dumps(body, indent=2))
+    ctx.exit(result.report.exit_code)
+
+
+def _check_allowed(allowed: tuple[str, ...], desired: list[Any]) -> None:
+    keys = {f"{a.name}/{m.key}" for a in desired for m in a.mounts if m.key}
+    unknown = [a for a in allowed if a not in keys]
+    if unknown:
+        raise UsageError(f"--allow-empty-volume {', '.join(unknown)}: no such APP/KEY in these specs (known: {', '.join(sorted(keys))})")
 
 
 @cli.command()
@@ -131,8 +173,9 @@ def status(ctx: click.Context, paths: tuple[str, ...], output: str) -> None:
     Drift is measured against PATHS, or else against the spec files the apps were applied from.
     """
     from orchestrate import render, service
+    from orchestrate.run import read_fingerprints
 
-    rows = service.status(_engine(ctx), list(paths))
+    rows = service.status(_engine(ctx), list(paths), fingerprints=read_fingerprints(_state_dir(ctx)))
     if output == "json":
         click.echo(json.dumps(render.status_json(rows), indent=2))
     elif not rows:
@@ -148,24 +191,29 @@ def status(ctx: click.Context, paths: tuple[str, ...], output: str) -> None:
 @click.pass_context
 def destroy(ctx: click.Context, app: str, purge_volumes: bool, yes: bool) -> None:
     """Remove APP's container. Its volumes and host dirs are kept unless --purge-volumes."""
-    from orchestrate import service
+    from orchestrate import teardown as down
+    from orchestrate.state import RunLock, Store
 
-    engine = _engine(ctx)
-    teardown = service.find_teardown(engine, app)
-    if purge_volumes and teardown.volumes and not yes:
-        _confirm_purge(teardown.app, teardown.volumes)
-    service.remove_app_container(engine, teardown)
-    if teardown.container is not None:
-        click.echo(f"removed container {app}")
-    kept = list(teardown.other_mounts)
-    if purge_volumes:
-        for name in service.purge_volumes(engine, teardown):
-            click.echo(f"removed volume {name}")
-    else:
-        kept = teardown.volumes + kept
+    with RunLock(_state_dir(ctx)):
+        engine = _engine(ctx)
+        found = down.find_teardown(engine, app)
+        if purge_volumes and found.volumes and not yes:
+            _confirm_purge(found.app, found.volumes)
+        down.remove_app_container(engine, found)
+        if found.container is not None:
+            click.echo(f"removed container {app}")
+        kept = list(found.other_mounts)
+        if purge_volumes:
+            for name in down.purge_volumes(engine, found):
+                click.echo(f"removed volume {name}")
+            store = Store.open(_state_dir(ctx))
+            store.forget_fingerprints(app)  # the data is gone on purpose: the guard must not miss it
+            store.close()
+        else:
+            kept = found.volumes + kept
     for item in kept:
         click.echo(f"kept {item}" if " " in item else f"kept volume {item}")
-    if not purge_volumes and teardown.volumes:
+    if not purge_volumes and found.volumes:
         click.echo(f"(the data stays; `stateful apply` brings {app} back on it)")
 
 
@@ -176,6 +224,29 @@ def _confirm_purge(app: str, volumes: list[str]) -> None:
     typed = click.prompt(f"type the app name ({app}) to remove them", default="", show_default=False, err=True)
     if typed != app:
         raise UsageError("not confirmed; nothing was removed")
+
+
+@cli.command()
+@click.argument("app", required=False)
+@click.option("--limit", default=20, show_default=True, help="How many runs to show.")
+@OUTPUT
+@click.pass_context
+def history(ctx: click.Context, app: str | None, limit: int, output: str) -> None:
+    """Show past runs (who, when, what plan, what outcome), optionally of one APP."""
+    from orchestrate import render
+    from orchestrate.state import Store
+
+    store = Store.open(_state_dir(ctx))
+    try:
+        records = store.history(app, limit)
+    finally:
+        store.close()
+    if output == "json":
+        click.echo(json.dumps([r.__dict__ for r in records], indent=2))
+    elif not records:
+        click.echo("no runs recorded")
+    else:
+        _console().print(render.history_table(records, app))
 
 
 @cli.command()

@@ -23,6 +23,23 @@ UNSET = None
 class Effect(StrEnum):
     RECREATE = "recreate"  # the engine cannot change it on a container: a new one is needed
     UPDATE = "update"  # `docker update` changes it in place
+    INIT_ONLY = "init-only"  # read only when an empty datadir is initialised: no effect on existing data
+
+
+# Env keys that official database images read only when they initialise an empty datadir.
+INIT_ONLY_ENV = frozenset(
+    f"{prefix}_{name}{suffix}"
+    for prefix in ("MARIADB", "MYSQL")
+    for name in (
+        "ROOT_PASSWORD", "DATABASE", "USER", "PASSWORD", "ROOT_HOST", "ALLOW_EMPTY_ROOT_PASSWORD",
+        "ALLOW_EMPTY_PASSWORD", "RANDOM_ROOT_PASSWORD", "INITDB_SKIP_TZINFO",
+    )
+    for suffix in ("", "_FILE")
+)
+
+
+def init_only(key: str) -> bool:
+    return key in INIT_ONLY_ENV or key.startswith("POSTGRES_")
 
 
 @dataclass(frozen=True)
@@ -42,6 +59,7 @@ class Sides:
     observed: ObservedContainer
     defaults: ImageDefaults
     desired_image_id: str | None  # id of the desired reference locally; None when absent
+    initialised: bool = False  # the app's data exists: init-only settings have no effect
 
 
 Rule = Callable[[Sides], list[FieldDiff]]
@@ -80,7 +98,13 @@ def _env(s: Sides) -> list[FieldDiff]:
     have = {k: v for k, v in s.observed.env.items() if chosen(v, image_env.get(k)) is not UNSET}
     secret = set(s.desired.secret_env_keys)
     return [
-        FieldDiff(f"env.{key}", have.get(key), want.get(key), secret=key in secret or looks_secret(key))
+        FieldDiff(
+            f"env.{key}",
+            have.get(key),
+            want.get(key),
+            Effect.INIT_ONLY if s.initialised and init_only(key) else Effect.RECREATE,
+            secret=key in secret or looks_secret(key),
+        )
         for key in sorted(set(want) | set(have))
         if want.get(key) != have.get(key)
     ]

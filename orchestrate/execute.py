@@ -10,10 +10,11 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from typing import Protocol
 
 from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait_exponential
 
-from orchestrate import hostfs
+from orchestrate import fault, hostfs
 from orchestrate import labels as L
 from orchestrate.compare import mount_diffs
 from orchestrate.desired import DesiredApp
@@ -21,6 +22,8 @@ from orchestrate.engine import Engine
 from orchestrate.errors import ApplyFailed, ExitCode, StatefulError, TransientEngineError
 from orchestrate.health import HealthGate, wait_healthy
 from orchestrate.plan import AppAction, Kind, Plan, uncovered_volumes_problem
+from orchestrate.recover import HEALTH_PASSED, resolve
+from orchestrate.state import JournalEntry, Operation
 
 Reporter = Callable[[str, str, float | None], None]  # (app, step description, seconds taken)
 
@@ -58,11 +61,72 @@ def _quiet(app: str, step: str, seconds: float | None) -> None:
     return None
 
 
+class Journal(Protocol):
+    """Where recreate steps are written before they run (the state store; tests may omit it)."""
+
+    def begin_operation(self, run_id: int, app: str, kind: str, old_id: str | None) -> int: ...
+
+    def set_new_container(self, operation_id: int, new_id: str) -> None: ...
+
+    def journal(self, operation_id: int, step: str) -> None: ...
+
+    def close_operation(self, operation_id: int, state: str) -> None: ...
+
+
+class JournaledOperation:
+    """One recreate in flight: its steps, written to the journal before each runs."""
+
+    def __init__(self, executor: Executor, app: str, *, old_id: str) -> None:
+        self.executor = executor
+        self.app = app
+        self.old_id = old_id
+        self.new_id = ""
+        self.steps: list[JournalEntry] = []
+        journal = executor.journal
+        self.id = journal.begin_operation(executor.run_id, app, "recreate", old_id) if journal else 0
+
+    def journal_step(self, step: str) -> None:
+        self.steps.append(JournalEntry(step, time.time()))
+        if self.executor.journal:
+            self.executor.journal.journal(self.id, step)
+
+    def mark(self, step: str) -> None:
+        self.journal_step(step)
+
+    def record_new(self, new_id: str) -> None:
+        if self.executor.journal:
+            self.executor.journal.set_new_container(self.id, new_id)
+
+    @contextmanager
+    def step(self, step: str, description: str) -> Iterator[None]:
+        self.journal_step(step)
+        with self.executor._step(self.app, description):
+            yield
+        fault.after(step)
+
+    def operation(self) -> Operation:
+        return Operation(self.id, self.app, "recreate", self.old_id, self.new_id or None, tuple(self.steps))
+
+    def close(self, outcome: str) -> None:
+        if self.executor.journal:
+            self.executor.journal.close_operation(self.id, outcome)
+
+
 class Executor:
-    def __init__(self, engine: Engine, *, report: Reporter = _quiet, options: Options | None = None) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        *,
+        report: Reporter = _quiet,
+        options: Options | None = None,
+        journal: Journal | None = None,
+        run_id: int = 0,
+    ) -> None:
         self.engine = engine
         self.report = report
         self.options = options or Options()
+        self.journal = journal
+        self.run_id = run_id
 
     def run(self, plan: Plan, desired: list[DesiredApp]) -> Report:
         apps = {a.name: a for a in desired}
@@ -186,59 +250,50 @@ class Executor:
             self._start(action, app)
 
     def _recreate(self, action: AppAction, app: DesiredApp) -> None:
-        old_id = action.container_id
-        assert old_id is not None
-        new_name, old_name = app.name + L.NEW_SUFFIX, app.name + L.OLD_SUFFIX
-        self._remove_if_present(new_name, app.name)
-        with self._step(app.name, "create new container (not started)"):
-            new_id = self.engine.create_container(app, name=new_name, labels=self._labels(app, action.generation))
-        progress: list[str] = []
+        """Create new (not started), stop old, swap names, start new, health gate, remove old.
+
+        Every step is journaled before it runs; on any failure the same fact-based resolution
+        that a later run would use rolls back to the old container.
+        """
+        assert action.container_id is not None
+        op = JournaledOperation(self, app.name, old_id=action.container_id)
         try:
-            with self._step(app.name, f"stop old container (grace {app.stop_grace_seconds}s)"):
-                self.engine.stop(old_id, timeout=app.stop_grace_seconds)
-            progress.append("stopped")
-            with self._step(app.name, "rename old container"):
-                self.engine.rename(old_id, old_name)
-            progress.append("renamed old")
-            with self._step(app.name, "rename new container"):
-                self.engine.rename(new_id, app.name)
-            progress.append("renamed new")
-            with self._step(app.name, "start new container"):
-                self.engine.start(new_id)
-            progress.append("started new")
-            self._verify_and_gate(app, new_id, app.name)
+            with op.step("create-new", "create new container (not started)"):
+                op.new_id = self.engine.create_container(app, name=app.name + L.NEW_SUFFIX, labels=self._labels(app, action.generation))
+                op.record_new(op.new_id)
+            with op.step("stop-old", f"stop old container (grace {app.stop_grace_seconds}s)"):
+                self.engine.stop(op.old_id, timeout=app.stop_grace_seconds)
+            with op.step("rename-old", "rename old container"):
+                self.engine.rename(op.old_id, app.name + L.OLD_SUFFIX)
+            with op.step("rename-new", "rename new container"):
+                self.engine.rename(op.new_id, app.name)
+            with op.step("start-new", "start new container"):
+                self.engine.start(op.new_id)
+            with op.step("health-gate", "healthy"):
+                self._verify_and_gate(app, op.new_id, app.name, report=False)
+                op.mark(HEALTH_PASSED)
+            with op.step("remove-old", "remove old container"):
+                self.engine.remove_container(op.old_id)
         except StatefulError as exc:
-            self._roll_back(app, old_id=old_id, new_id=new_id, progress=progress)
-            raise ApplyFailed(f"the new container failed: {exc}\nrolled back: the previous container runs again on the same volumes") from None
-        with self._step(app.name, "remove old container"):
-            self.engine.remove_container(old_id)
+            resolution = resolve(self.engine, op.operation(), journal=op.journal_step, say=self._say)
+            op.close(resolution.outcome)
+            if resolution.outcome == "rolled-back":
+                self._gate_after_rollback(app, op.old_id)
+                raise ApplyFailed(f"the new container failed: {exc}\nrolled back: the previous container runs again on the same volumes") from None
+            raise
+        op.close("finished")
 
-    def _roll_back(self, app: DesiredApp, *, old_id: str, new_id: str, progress: list[str]) -> None:
-        # The new container is stopped before the old one starts: never two on one datadir.
-        if "started new" in progress:
-            with self._step(app.name, "rollback: stop new container"):
-                self.engine.stop(new_id, timeout=app.stop_grace_seconds)
-        with self._step(app.name, "rollback: remove new container"):
-            self.engine.remove_container(new_id)
-        if "renamed old" in progress:
-            with self._step(app.name, "rollback: rename old container back"):
-                self.engine.rename(old_id, app.name)
-        if "stopped" in progress:
-            with self._step(app.name, "rollback: start old container"):
-                self.engine.start(old_id)
-            try:
-                with self._step(app.name, "rollback: old container healthy"):
-                    self._gate(app, old_id, app.name)
-            except StatefulError as exc:
-                self.report(app.name, f"rollback: the old container is not healthy either: {exc}", None)
+    def _say(self, app: str, what: str) -> None:
+        self.report(app, what, None)
 
-    def _remove_if_present(self, name: str, app: str) -> None:
-        leftover = self.engine.inspect_container(name)
-        if leftover is not None and leftover.managed and leftover.app == app and not leftover.running:
-            with self._step(app, f"remove leftover {name}"):
-                self.engine.remove_container(leftover.id)
+    def _gate_after_rollback(self, app: DesiredApp, old_id: str) -> None:
+        try:
+            with self._step(app.name, "rollback: old container healthy"):
+                self._gate(app, old_id, app.name)
+        except StatefulError as exc:
+            self.report(app.name, f"rollback: the old container is not healthy either: {exc}", None)
 
-    def _verify_and_gate(self, app: DesiredApp, container_id: str, name: str) -> None:
+    def _verify_and_gate(self, app: DesiredApp, container_id: str, name: str, *, report: bool = True) -> None:
         container = self.engine.inspect_container(container_id)
         if container is None:
             raise ApplyFailed(f"container {name} vanished after start")
@@ -247,6 +302,9 @@ class Executor:
             # Never let an app run on other volumes than planned (Docker adding an anonymous one).
             details = "; ".join(f"{d.field}: {d.old} (expected {d.new})" for d in wrong)
             raise ApplyFailed(f"mounts differ from the plan: {details}")
+        if not report:
+            self._gate(app, container_id, name)
+            return
         with self._step(app.name, "healthy"):
             self._gate(app, container_id, name)
 

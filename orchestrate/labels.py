@@ -14,6 +14,9 @@ SPEC_FILE = "io.stateful.spec-file"
 SECRETS_HASH = "io.stateful.secrets-hash"
 GENERATION = "io.stateful.generation"
 VOLUME_KEY = "io.stateful.volume"
+# A unique id given to each volume we create: a volume deleted and made again under the same
+# name (by hand, or by another tool) does not carry it, so the data guard can tell them apart.
+VOLUME_ID = "io.stateful.volume-id"
 
 # Bumped only when the meaning of the canonical spec changes; a new tool version alone never
 # causes a recreate.
@@ -43,8 +46,11 @@ def container_labels(
     }
 
 
-def volume_labels(*, app: str, key: str) -> dict[str, str]:
-    return {MANAGED: "true", APP: app, VOLUME_KEY: key}
+def volume_labels(*, app: str, key: str, volume_id: str = "") -> dict[str, str]:
+    labels = {MANAGED: "true", APP: app, VOLUME_KEY: key}
+    if volume_id:
+        labels[VOLUME_ID] = volume_id
+    return labels
 
 
 def network_labels() -> dict[str, str]:

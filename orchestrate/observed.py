@@ -81,6 +81,7 @@ class ObservedVolume:
     options: dict[str, str]
     labels: dict[str, str]
     mountpoint: str = ""
+    created_at: str = ""
 
 
 @dataclass(frozen=True)
@@ -88,6 +89,16 @@ class HostDir:
     path: str
     exists: bool
     is_dir: bool = False
+
+
+@dataclass(frozen=True)
+class MountUser:
+    """A container (any, ours or not) that mounts a volume or host dir."""
+
+    container: str
+    running: bool
+    writable: bool
+    app: str  # its io.stateful.app label, "" when not ours
 
 
 @dataclass(frozen=True)
@@ -99,6 +110,8 @@ class ObservedState:
     networks: frozenset[str]
     images: dict[str, ImageDefaults]  # by normalised reference and by id
     host_dirs: dict[str, HostDir]
+    data: dict[str, DataFacts] = field(default_factory=dict)  # by data_key(kind, source)
+    mount_users: dict[str, tuple[MountUser, ...]] = field(default_factory=dict)  # by data_key
 
     def app_container(self, app: str) -> ObservedContainer | None:
         """The container holding the app's name (managed or not)."""
@@ -160,7 +173,24 @@ def volume_from_inspect(data: dict[str, Any]) -> ObservedVolume:
         options=dict(data.get("Options") or {}),
         labels=dict(data.get("Labels") or {}),
         mountpoint=data.get("Mountpoint", ""),
+        created_at=data.get("CreatedAt", ""),
     )
+
+
+def mount_users_from_list(listed: list[dict[str, Any]]) -> dict[str, tuple[MountUser, ...]]:
+    """Who mounts what, from one container list call (its Mounts summary)."""
+    users: dict[str, list[MountUser]] = {}
+    for item in listed:
+        labels = item.get("Labels") or {}
+        name = (item.get("Names") or ["/?"])[0].lstrip("/")
+        running = item.get("State") == "running"
+        app = labels.get(L.APP, "") if L.is_ours(labels) else ""
+        for mount in item.get("Mounts") or ():
+            kind = mount.get("Type", "")
+            source = mount.get("Name") if kind == "volume" else mount.get("Source")
+            if kind in ("volume", "bind") and source:
+                users.setdefault(data_key(kind, source), []).append(MountUser(name, running, bool(mount.get("RW", True)), app))
+    return {key: tuple(found) for key, found in users.items()}
 
 
 def env_dict(entries: list[str] | None) -> dict[str, str]:
@@ -221,3 +251,37 @@ def _networks(data: dict[str, Any]) -> dict[str, tuple[str, ...]]:
         aliases = [a for a in (settings or {}).get("Aliases") or () if a != short_id]
         result[net] = tuple(sorted(set(aliases)))
     return result
+
+
+@dataclass(frozen=True)
+class DataFacts:
+    """What is at a data mount's source right now (looked at on the host)."""
+
+    kind: str  # volume | bind
+    source: str
+    exists: bool
+    identity: str = ""  # volume: its creation time; bind: the filesystem (device) it lives on
+    entries: int | None = None  # top-level entries; None when the content cannot be seen
+
+    @property
+    def empty(self) -> bool:
+        return self.exists and self.entries == 0
+
+
+@dataclass(frozen=True)
+class Fingerprint:
+    """What a data mount looked like at the app's last healthy run (kept in the state store)."""
+
+    app: str
+    key: str
+    kind: str
+    source: str
+    identity: str
+    entries: int
+    size: int
+    held_data: bool
+    recorded_at: float
+
+
+def data_key(kind: str, source: str) -> str:
+    return f"{kind}:{source}"

@@ -13,6 +13,7 @@ from orchestrate import labels as L
 from orchestrate.compare import Effect, FieldDiff, Sides, compare
 from orchestrate.desired import BindDir, DesiredApp, VolumeSpec
 from orchestrate.errors import ExitCode
+from orchestrate.guard import Fingerprints, borrowers_of, data_guard_problems, data_initialised, foreign_writer_problems
 from orchestrate.observed import ImageDefaults, ObservedContainer, ObservedState
 
 BUILTIN_NETWORKS = frozenset({"bridge", "host", "none"})
@@ -52,6 +53,10 @@ class AppAction:
     def changes(self) -> bool:
         return self.kind is not Kind.NOOP or bool(self.create_volumes or self.create_dirs or self.create_network)
 
+    @property
+    def starts_container(self) -> bool:
+        return self.kind in (Kind.CREATE, Kind.START, Kind.RECREATE) or (self.kind is Kind.UPDATE and self.start)
+
 
 @dataclass(frozen=True)
 class Plan:
@@ -67,17 +72,27 @@ class Plan:
         return tuple(a for a in self.actions if a.kind is Kind.BLOCKED)
 
 
-def make_plan(desired: list[DesiredApp], observed: ObservedState, *, spec_files: frozenset[str] = frozenset()) -> Plan:
+def make_plan(
+    desired: list[DesiredApp],
+    observed: ObservedState,
+    *,
+    spec_files: frozenset[str] = frozenset(),
+    fingerprints: Fingerprints | None = None,
+    allow_empty: frozenset[str] = frozenset(),
+) -> Plan:
     """One action per app, in the order given (dependency order).
 
     `spec_files` are the spec files this run speaks for (those loaded, and those that no longer
     exist): a managed container applied from one of them whose app is not desired is an orphan.
     Containers applied from other files belong to other runs and are left out.
+    `fingerprints` (from the state store) feed the data guard; `allow_empty` lists the
+    `app/key` volumes the operator allows to start empty or changed.
     """
+    context = Context(observed, fingerprints or {}, allow_empty, borrowers_of(desired))
     pending_networks: set[str] = set()
     actions = []
     for app in desired:
-        action = plan_app(app, observed)
+        action = plan_app(app, context)
         # Several apps may share a network: create it once, with the first of them.
         if action.create_network in pending_networks:
             action = _without_network(action)
@@ -95,7 +110,27 @@ def make_plan(desired: list[DesiredApp], observed: ObservedState, *, spec_files:
     return Plan(tuple(actions), orphans)
 
 
-def plan_app(app: DesiredApp, observed: ObservedState) -> AppAction:
+@dataclass(frozen=True)
+class Context:
+    observed: ObservedState
+    fingerprints: Fingerprints
+    allow_empty: frozenset[str]
+    borrowers: dict[str, set[str]]
+
+
+def plan_app(app: DesiredApp, context: Context) -> AppAction:
+    action = _plan_app(app, context)
+    if not action.starts_container:
+        return action
+    problems = data_guard_problems(app, context.observed.data, context.fingerprints, context.allow_empty)
+    problems += foreign_writer_problems(app, context.observed.mount_users, context.borrowers)
+    if problems:
+        return AppAction(app.name, Kind.BLOCKED, diffs=action.diffs, problem=Problem("\n".join(problems), ExitCode.DATA_GUARD))
+    return action
+
+
+def _plan_app(app: DesiredApp, context: Context) -> AppAction:
+    observed = context.observed
     container = observed.app_container(app.name)
     if container is not None and not container.managed:
         return _blocked(
@@ -112,24 +147,27 @@ def plan_app(app: DesiredApp, observed: ObservedState) -> AppAction:
     resources = _resources(app, observed)
     if container is None:
         return AppAction(app.name, Kind.CREATE, notes=("no container",), pull=_pull(app, image), **resources)
-    return _plan_existing(app, container, observed, image, resources)
+    return _plan_existing(app, container, context, image, resources)
 
 
 def _plan_existing(
     app: DesiredApp,
     container: ObservedContainer,
-    observed: ObservedState,
+    context: Context,
     image: ImageDefaults | None,
     resources: dict[str, object],
 ) -> AppAction:
+    observed = context.observed
     defaults = observed.images.get(container.image_id) or image or ImageDefaults(id="")
-    diffs = tuple(compare(Sides(app, container, defaults, image.id if image else None)))
+    initialised = data_initialised(app, observed.data, context.fingerprints)
+    diffs = tuple(compare(Sides(app, container, defaults, image.id if image else None, initialised)))
+    acting = [d for d in diffs if d.effect is not Effect.INIT_ONLY]
     common = {"diffs": diffs, "container_id": container.id, "generation": _generation(container) + 1, **resources}
-    if any(d.effect is Effect.RECREATE for d in diffs):
+    if any(d.effect is Effect.RECREATE for d in acting):
         return AppAction(app.name, Kind.RECREATE, pull=_pull(app, image), **common)  # type: ignore[arg-type]
     stopped = not container.running
     notes = (f"container is {container.status}",) if stopped else ()
-    if diffs:
+    if acting:
         return AppAction(app.name, Kind.UPDATE, notes=notes, start=stopped, **common)  # type: ignore[arg-type]
     if stopped:
         return AppAction(app.name, Kind.START, notes=notes, **common)  # type: ignore[arg-type]

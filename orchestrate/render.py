@@ -6,14 +6,16 @@ Pure formatting: takes values, returns strings or rich renderables; secrets prin
 from __future__ import annotations
 
 import json
+import time
 from typing import Any
 
 from rich.table import Table
 from rich.text import Text
 
-from orchestrate.compare import FieldDiff
+from orchestrate.compare import Effect, FieldDiff
 from orchestrate.execute import Report
 from orchestrate.plan import AppAction, Kind, Plan
+from orchestrate.state import RunRecord
 from orchestrate.status import StatusRow
 
 REDACTED = "***"
@@ -55,10 +57,21 @@ def _action_lines(action: AppAction, *, verbose: bool) -> list[Text]:
     if action.problem:
         reasons.append(action.problem.message)
     reasons += list(action.notes)
-    reasons += [f"{d.field}: {value_text(d.old, secret=d.secret)} -> {value_text(d.new, secret=d.secret)}" for d in action.diffs]
+    acting = [d for d in action.diffs if d.effect is not Effect.INIT_ONLY]
+    reasons += [f"{d.field}: {value_text(d.old, secret=d.secret)} -> {value_text(d.new, secret=d.secret)}" for d in acting]
+    notes = [Text(f"i {action.app} note: {_init_only_note(d)}", style="cyan") for d in action.diffs if d.effect is Effect.INIT_ONLY]
     if action.kind is Kind.NOOP and not reasons:
-        return [Text(f"{head}: in sync", style=style)] if verbose else []
-    return [Text(f"{head}: {reason}", style=style) for reason in reasons] or [Text(head, style=style)]
+        return notes + ([Text(f"{head}: in sync", style=style)] if verbose else [])
+    lines = [Text(f"{head}: {reason}", style=style) for reason in reasons] or [Text(head, style=style)]
+    return lines + notes
+
+
+def _init_only_note(diff: FieldDiff) -> str:
+    change = f"{diff.field}: {value_text(diff.old, secret=diff.secret)} -> {value_text(diff.new, secret=diff.secret)}"
+    return (
+        f"{change} has no effect: the image reads it only when it initialises an empty datadir, and this data exists. "
+        "Change it inside the database instead (e.g. ALTER USER / CREATE DATABASE); no recreate is done for it"
+    )
 
 
 def plan_json(plan: Plan) -> dict[str, Any]:
@@ -132,3 +145,27 @@ def status_table(rows: list[StatusRow]) -> Table:
 
 def status_json(rows: list[StatusRow]) -> list[dict[str, Any]]:
     return [row.__dict__ for row in rows]
+
+
+def history_table(records: list[RunRecord], app: str | None) -> Table:
+    table = Table(show_edge=False, pad_edge=False, box=None, header_style="bold")
+    for column in ("RUN", "STARTED", "USER", "COMMAND", "EXIT", "CHANGES"):
+        table.add_column(column, overflow="fold")
+    for record in records:
+        started = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(record.started))
+        exit_code = "running or killed" if record.exit_code is None else str(record.exit_code)
+        table.add_row(str(record.id), started, record.user, record.command, exit_code, _changes(record, app))
+    return table
+
+
+def _changes(record: RunRecord, app: str | None) -> str:
+    outcome = {a["app"]: a for a in (record.outcome or {}).get("apps", [])}
+    planned = [a for a in (record.plan or {}).get("apps", []) if a["action"] != "noop" and (app is None or a["app"] == app)]
+    if not planned:
+        return "none"
+    parts = []
+    for action in planned:
+        done = outcome.get(action["app"])
+        state = "" if done is None else (" ok" if done["ok"] else " FAILED")
+        parts.append(f"{action['app']} {action['action']}{state}")
+    return ", ".join(parts)

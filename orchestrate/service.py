@@ -10,12 +10,12 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from orchestrate import labels as L
-from orchestrate.compare import describe_mount
 from orchestrate.desired import DesiredApp, build_desired
 from orchestrate.engine import Engine
-from orchestrate.errors import ApplyFailed, SpecError, UsageError
-from orchestrate.hostfs import observe_dirs
-from orchestrate.observed import ObservedContainer, ObservedState
+from orchestrate.errors import SpecError
+from orchestrate.guard import Fingerprints
+from orchestrate.hostfs import data_facts, observe_dirs
+from orchestrate.observed import ObservedState
 from orchestrate.plan import Plan, make_plan
 from orchestrate.spec.loader import load_specs
 from orchestrate.status import StatusRow, status_rows
@@ -41,12 +41,23 @@ def observe(engine: Engine, desired: list[DesiredApp]) -> ObservedState:
         networks=snapshot.networks,
         images=snapshot.images,
         host_dirs=observe_dirs(d.path for a in desired for d in a.bind_dirs),
+        data=data_facts((m for a in desired for m in a.mounts), snapshot.volumes),
+        mount_users=snapshot.mount_users,
     )
 
 
-def plan(engine: Engine, desired: list[DesiredApp]) -> Planned:
+def plan(
+    engine: Engine,
+    desired: list[DesiredApp],
+    *,
+    fingerprints: Fingerprints | None = None,
+    allow_empty: frozenset[str] = frozenset(),
+) -> Planned:
     observed = observe(engine, desired)
-    return Planned(desired, observed, make_plan(desired, observed, spec_files=_spec_scope(desired, observed)))
+    made = make_plan(
+        desired, observed, spec_files=_spec_scope(desired, observed), fingerprints=fingerprints or {}, allow_empty=allow_empty
+    )
+    return Planned(desired, observed, made)
 
 
 def _spec_scope(desired: list[DesiredApp], observed: ObservedState) -> frozenset[str]:
@@ -56,7 +67,7 @@ def _spec_scope(desired: list[DesiredApp], observed: ObservedState) -> frozenset
     return frozenset({a.spec_file for a in desired} | gone)
 
 
-def status(engine: Engine, paths: list[str]) -> list[StatusRow]:
+def status(engine: Engine, paths: list[str], *, fingerprints: Fingerprints | None = None) -> list[StatusRow]:
     """Status of every managed app; drift against the given specs, or the specs named in labels."""
     if paths:
         desired = load(paths)
@@ -65,7 +76,7 @@ def status(engine: Engine, paths: list[str]) -> list[StatusRow]:
         snapshot = engine.snapshot(app_names=[], image_refs=[])
         recorded = sorted({c.labels.get(L.SPEC_FILE, "") for c in snapshot.containers.values() if c.managed} - {""})
         desired, unreadable = _load_what_loads([p for p in recorded if Path(p).is_file()])
-    planned = plan(engine, desired)
+    planned = plan(engine, desired, fingerprints=fingerprints)
     rows = status_rows(planned.observed, planned.plan, {a.name for a in desired})
     return [_mark_unreadable(row, planned.observed, unreadable) for row in rows]
 
@@ -92,50 +103,3 @@ def _mark_unreadable(row: StatusRow, observed: ObservedState, unreadable: dict[s
     if spec_file in unreadable:
         return replace(row, drift=f"unknown: spec does not load ({unreadable[spec_file]})")
     return row
-
-
-@dataclass(frozen=True)
-class Teardown:
-    """What `destroy` found for an app: its container and what holds its data."""
-
-    app: str
-    container: ObservedContainer | None
-    volumes: list[str]  # named volumes created for this app (labelled)
-    other_mounts: list[str]  # bind dirs and volumes not created for it: always kept
-
-
-def find_teardown(engine: Engine, app: str) -> Teardown:
-    snapshot = engine.snapshot(app_names=[app], image_refs=[])
-    container = snapshot.containers.get(app)
-    if container is not None and not container.managed:
-        raise UsageError(f"container {app!r} was not created by stateful; it is left alone")
-    owned = sorted(v.name for v in snapshot.volumes.values() if L.is_ours(v.labels) and v.labels.get(L.APP) == app)
-    others = []
-    if container is not None:
-        others = [describe_mount(m.kind, m.source, m.read_only) for m in container.mounts if not (m.kind == "volume" and m.source in owned)]
-    if container is None and not owned:
-        raise UsageError(f"no app named {app!r} is managed on {engine.endpoint}")
-    return Teardown(app, container, owned, others)
-
-
-def remove_app_container(engine: Engine, teardown: Teardown) -> None:
-    container = teardown.container
-    if container is None:
-        return
-    if container.running:
-        engine.stop(container.id, timeout=container.stop_timeout if container.stop_timeout is not None else 10)
-    engine.remove_container(container.id)
-
-
-def purge_volumes(engine: Engine, teardown: Teardown) -> list[str]:
-    """Remove the app's own named volumes (never bind dirs); refuse those another container uses."""
-    refused = []
-    for name in teardown.volumes:
-        users = engine.containers_using_volume(name)
-        if users:
-            refused.append(f"{name} (used by {', '.join(users)})")
-            continue
-        engine.remove_volume(name)
-    if refused:
-        raise ApplyFailed("kept volumes still in use: " + "; ".join(refused))
-    return teardown.volumes

@@ -18,7 +18,15 @@ _setup_python() {
     fi
     if [[ $(cat "$stamp" 2>/dev/null) != "$want" ]]; then
         echo "setup: installing Python dependencies into .venv" >&2
-        "$VENV/bin/python" -m pip install -q --disable-pip-version-check -e "${ROOT}[test]"
+        local log
+        log=$(mktemp)
+        # pip's chatter is shown only when the install fails.
+        if ! "$VENV/bin/python" -m pip install -q --disable-pip-version-check -e "${ROOT}[test]" >"$log" 2>&1; then
+            cat "$log" >&2
+            rm -f "$log"
+            return 1
+        fi
+        rm -f "$log"
         echo "$want" >"$stamp"
     fi
 }

@@ -8,6 +8,7 @@ this module: callers see EngineUnreachable, TransientEngineError, NotFoundError 
 from __future__ import annotations
 
 import os
+import uuid
 from collections.abc import Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
@@ -28,6 +29,7 @@ from orchestrate.observed import (
     ObservedContainer,
     container_from_inspect,
     image_from_inspect,
+    mount_users_from_list,
     volume_from_inspect,
 )
 
@@ -99,6 +101,7 @@ class DockerEngine:
             volumes={v["Name"]: volume_from_inspect(v) for v in volumes},
             networks=networks,
             images=images,
+            mount_users=mount_users_from_list(listed),
         )
 
     def inspect_container(self, ref: str) -> ObservedContainer | None:
@@ -157,7 +160,7 @@ class DockerEngine:
             name=volume.name,
             driver=volume.driver,
             driver_opts=dict(volume.driver_opts) or None,
-            labels=L.volume_labels(app=volume.app, key=volume.key),
+            labels=L.volume_labels(app=volume.app, key=volume.key, volume_id=uuid.uuid4().hex),
         )
 
     def remove_volume(self, name: str) -> None:

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from orchestrate.desired import DesiredApp, VolumeSpec
-from orchestrate.observed import ImageDefaults, ObservedContainer, ObservedVolume
+from orchestrate.observed import ImageDefaults, MountUser, ObservedContainer, ObservedVolume
 
 
 @dataclass(frozen=True)
@@ -18,6 +18,7 @@ class Snapshot:
     volumes: dict[str, ObservedVolume]
     networks: frozenset[str]
     images: dict[str, ImageDefaults]
+    mount_users: dict[str, tuple[MountUser, ...]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

@@ -89,7 +89,8 @@ class World:
 
     def run(self, *args: str, check: int | None = None, timeout: float = 300) -> Result:
         images = {"STATEFUL_MARIADB_IMAGE": MARIADB, "STATEFUL_REDIS_IMAGE": REDIS, "STATEFUL_BUSYBOX_IMAGE": BUSYBOX}
-        env = {**os.environ, **images, **self.env}
+        # Each test has its own state dir: its own lock, journal and fingerprints.
+        env = {**os.environ, **images, "STATEFUL_STATE_DIR": str(self.dir / "state"), **self.env}
         done = subprocess.run([STATEFUL, *args], capture_output=True, text=True, env=env, timeout=timeout)
         result = Result(done.returncode, done.stdout, done.stderr)
         if check is not None:
@@ -106,7 +107,9 @@ class World:
             return False
 
     def ours(self) -> list[Any]:
-        return [c for c in self.client.containers.list(all=True) if c.name.startswith(self.prefix)]
+        """This test's containers (sparse list: other tests' containers may vanish meanwhile)."""
+        listed = self.client.containers.list(all=True, sparse=True, filters={"name": self.prefix})
+        return sorted((c for c in listed if c.attrs["Names"][0].lstrip("/").startswith(self.prefix)), key=lambda c: c.id)
 
     def sql(self, app: str, statement: str, *, password: str = ROOT_PW, timeout: float = 90) -> str:
         """Run SQL in the app's MariaDB over TCP as root, waiting for the server to accept."""
@@ -133,13 +136,16 @@ class World:
                 raise AssertionError(f"redis-cli {command} failed on {app}: {text}")
             time.sleep(0.2)
 
+    def names(self) -> list[str]:
+        return sorted(c.attrs["Names"][0].lstrip("/") for c in self.ours())
+
     def cleanup(self) -> None:
         for container in self.ours():
             container.remove(force=True)
-        for volume in self.client.volumes.list():
+        for volume in self.client.volumes.list(filters={"name": self.prefix}):
             if volume.name.startswith(self.prefix):
                 volume.remove(force=True)
-        for network in self.client.networks.list():
+        for network in self.client.networks.list(names=[self.prefix]):
             if network.name.startswith(self.prefix):
                 network.remove()
 

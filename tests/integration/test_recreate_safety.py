@@ -58,7 +58,7 @@ def test_new_container_never_healthy_rolls_back_to_the_old_one(world: World) -> 
     assert container.status == "running"
     assert "BROKEN=yes" not in container.attrs["Config"]["Env"]
     assert world.sql(app, "SELECT COUNT(*) FROM shop.orders") == "3"
-    assert [c.name for c in world.ours()] == [app]  # no temporary or failed container left
+    assert world.names() == [app]  # no temporary or failed container left
     assert watcher.most_running_at_once() == 1
     # The spec still differs: diff says so, and a fixed spec applies cleanly.
     world.run("diff", spec, check=1)

@@ -1,0 +1,112 @@
+"""The data guard and the writer check: may this app be started on these volumes? Pure.
+
+The data guard compares what each data mount held at the app's last healthy run (its
+fingerprint in the state store) with what is there now. An image such as MariaDB initialises an
+empty datadir silently and then looks healthy; starting it on a missing, empty or different
+volume would hide a data loss behind a green status. So that is refused, with the way forward.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+
+from orchestrate.compare import describe_mount
+from orchestrate.desired import DesiredApp, Mount
+from orchestrate.observed import DataFacts, Fingerprint, MountUser, data_key
+
+Fingerprints = Mapping[tuple[str, str], Fingerprint]
+
+
+def data_guard_problems(
+    app: DesiredApp, data: Mapping[str, DataFacts], fingerprints: Fingerprints, allowed: frozenset[str]
+) -> list[str]:
+    if not app.data_guard:
+        return []
+    problems = []
+    for mount in app.mounts:
+        if not mount.holds_data:
+            continue
+        identity = f"{mount.owner_app}/{mount.key}"
+        remembered = fingerprints.get((mount.owner_app, mount.key))
+        if remembered is None or not remembered.held_data or identity in allowed:
+            continue
+        found = data.get(data_key(mount.kind, mount.source))
+        if problem := _compare(mount, remembered, found):
+            problems.append(
+                f"data guard: {identity} held data at the last healthy run ({_was(remembered)}); {problem}. "
+                f"Nothing was started. If starting on it is intended, run again with --allow-empty-volume {identity}"
+            )
+    return problems
+
+
+def _compare(mount: Mount, remembered: Fingerprint, found: DataFacts | None) -> str:
+    now = describe_mount(mount.kind, mount.source, False)
+    if (remembered.kind, remembered.source) != (mount.kind, mount.source):
+        if found is None or not found.exists:
+            return f"the spec now points at {now}, which does not exist; copy the data there first or point the spec back"
+        if found.empty:
+            return f"the spec now points at {now}, which is empty; copy the data there first or point the spec back"
+        return ""
+    if found is None or not found.exists:
+        return f"{now} is missing now"
+    if found.empty:
+        return f"{now} is empty now"
+    if remembered.identity and remembered.identity != found.identity:
+        if mount.kind == "volume":
+            return f"{now} is a different volume now ({found.identity or 'not created by stateful'}, was {remembered.identity})"
+        return f"{now} is on another filesystem now ({found.identity}, was {remembered.identity}): is the disk or share mounted?"
+    return ""
+
+
+def _was(fp: Fingerprint) -> str:
+    when = time.strftime("%Y-%m-%d %H:%M", time.localtime(fp.recorded_at))
+    return f"{describe_mount(fp.kind, fp.source, False)}, {fp.entries} entries, {fp.size} bytes, {when}"
+
+
+def foreign_writer_problems(app: DesiredApp, users: Mapping[str, tuple[MountUser, ...]], borrowers: Mapping[str, set[str]]) -> list[str]:
+    """Running containers, other than this app's own, that write to one of its data volumes.
+
+    Allowed: keys the app declares shared, and apps of these specs that borrow the app's
+    volumes through volumes_from (`borrowers`: data key -> app names).
+    """
+    problems = []
+    for mount in app.mounts:
+        if not mount.holds_data or mount.read_only or mount.owner_app != app.name or mount.key in app.shared_keys:
+            continue
+        key = data_key(mount.kind, mount.source)
+        others = [
+            u for u in users.get(key, ()) if u.running and u.writable and u.app != app.name and u.app not in borrowers.get(key, set())
+        ]
+        if others:
+            names = ", ".join(f"{u.container}" + ("" if u.app else " (not managed by stateful)") for u in others)
+            problems.append(
+                f"{app.name}/{mount.key}: {describe_mount(mount.kind, mount.source, False)} is mounted writable by running "
+                f"container {names}; two servers on one datadir corrupt it. Stop that container, or list {mount.key!r} "
+                "in shared_volumes if sharing is intended"
+            )
+    return problems
+
+
+def borrowers_of(apps: list[DesiredApp]) -> dict[str, set[str]]:
+    """data key -> apps that mount it through volumes_from (their owner is another app)."""
+    found: dict[str, set[str]] = {}
+    for app in apps:
+        for mount in app.mounts:
+            if mount.holds_data and mount.owner_app and mount.owner_app != app.name:
+                found.setdefault(data_key(mount.kind, mount.source), set()).add(app.name)
+    return found
+
+
+def data_initialised(app: DesiredApp, data: Mapping[str, DataFacts], fingerprints: Fingerprints) -> bool:
+    """Does the app already have data (so init-only settings no longer apply)?"""
+    for mount in app.mounts:
+        if not mount.holds_data or mount.owner_app != app.name:
+            continue
+        facts = data.get(data_key(mount.kind, mount.source))
+        if facts is not None and facts.entries:
+            return True
+        remembered = fingerprints.get((mount.owner_app, mount.key))
+        if remembered is not None and remembered.held_data and (remembered.kind, remembered.source) == (mount.kind, mount.source):
+            return True
+    return False

@@ -1,0 +1,181 @@
+"""The SQLite store: run history, the journal of recreate steps, volume fingerprints.
+
+Every journal write is committed with synchronous=FULL before the step it names runs, so a
+run killed at any point leaves a record of where it was.
+"""
+
+from __future__ import annotations
+
+import getpass
+import json
+import os
+import socket
+import sqlite3
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from orchestrate.observed import Fingerprint
+from orchestrate.state.paths import ensure_private_dir
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS runs (
+    id INTEGER PRIMARY KEY, started REAL NOT NULL, finished REAL, user TEXT, host TEXT, pid INTEGER,
+    command TEXT, apps TEXT, plan TEXT, outcome TEXT, exit_code INTEGER
+);
+CREATE TABLE IF NOT EXISTS operations (
+    id INTEGER PRIMARY KEY, run_id INTEGER, app TEXT NOT NULL, kind TEXT NOT NULL,
+    old_id TEXT, new_id TEXT, state TEXT NOT NULL DEFAULT 'open', started REAL, ended REAL
+);
+CREATE TABLE IF NOT EXISTS steps (
+    id INTEGER PRIMARY KEY, operation_id INTEGER NOT NULL, step TEXT NOT NULL, at REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS fingerprints (
+    app TEXT NOT NULL, key TEXT NOT NULL, kind TEXT, source TEXT, identity TEXT, entries INTEGER,
+    size INTEGER, held_data INTEGER, recorded_at REAL, PRIMARY KEY (app, key)
+);
+"""
+
+
+@dataclass(frozen=True)
+class JournalEntry:
+    step: str
+    at: float
+
+
+@dataclass(frozen=True)
+class Operation:
+    id: int
+    app: str
+    kind: str
+    old_id: str | None
+    new_id: str | None
+    steps: tuple[JournalEntry, ...]
+
+    @property
+    def last_step(self) -> str:
+        return self.steps[-1].step if self.steps else ""
+
+    def reached(self, step: str) -> bool:
+        return any(entry.step == step for entry in self.steps)
+
+
+@dataclass(frozen=True)
+class RunRecord:
+    id: int
+    started: float
+    finished: float | None
+    user: str
+    command: str
+    apps: list[str]
+    plan: dict[str, Any] | None
+    outcome: dict[str, Any] | None
+    exit_code: int | None
+
+
+class Store:
+    def __init__(self, connection: sqlite3.Connection, path: Path) -> None:
+        self.db = connection
+        self.path = path
+
+    @classmethod
+    def open(cls, directory: Path) -> Store:
+        ensure_private_dir(directory)
+        path = directory / "state.db"
+        if not path.exists():
+            os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
+        db = sqlite3.connect(path, timeout=30, isolation_level=None)
+        db.execute("PRAGMA journal_mode=WAL")
+        db.execute("PRAGMA synchronous=FULL")
+        db.executescript(SCHEMA)
+        for extra in (path.with_name("state.db-wal"), path.with_name("state.db-shm")):
+            if extra.exists():
+                extra.chmod(0o600)
+        return cls(db, path)
+
+    def close(self) -> None:
+        self.db.close()
+
+    # --- run history -------------------------------------------------------------------------
+
+    def begin_run(self, apps: list[str]) -> int:
+        cursor = self.db.execute(
+            "INSERT INTO runs (started, user, host, pid, command, apps) VALUES (?, ?, ?, ?, ?, ?)",
+            (time.time(), _user(), socket.gethostname(), os.getpid(), " ".join(["stateful", *sys.argv[1:]]), json.dumps(apps)),
+        )
+        return int(cursor.lastrowid or 0)
+
+    def record_plan(self, run_id: int, plan: dict[str, Any]) -> None:
+        self.db.execute("UPDATE runs SET plan = ? WHERE id = ?", (json.dumps(plan), run_id))
+
+    def finish_run(self, run_id: int, outcome: dict[str, Any], exit_code: int) -> None:
+        self.db.execute(
+            "UPDATE runs SET finished = ?, outcome = ?, exit_code = ? WHERE id = ?", (time.time(), json.dumps(outcome), exit_code, run_id)
+        )
+
+    def history(self, app: str | None = None, limit: int = 50) -> list[RunRecord]:
+        rows = self.db.execute(
+            "SELECT id, started, finished, user, command, apps, plan, outcome, exit_code FROM runs ORDER BY id DESC"
+        ).fetchall()
+        records = [
+            RunRecord(r[0], r[1], r[2], r[3] or "", r[4] or "", json.loads(r[5] or "[]"), _json(r[6]), _json(r[7]), r[8]) for r in rows
+        ]
+        if app is not None:
+            records = [r for r in records if app in r.apps]
+        return records[:limit]
+
+    # --- journal -----------------------------------------------------------------------------
+
+    def begin_operation(self, run_id: int, app: str, kind: str, old_id: str | None) -> int:
+        cursor = self.db.execute(
+            "INSERT INTO operations (run_id, app, kind, old_id, started) VALUES (?, ?, ?, ?, ?)", (run_id, app, kind, old_id, time.time())
+        )
+        return int(cursor.lastrowid or 0)
+
+    def set_new_container(self, operation_id: int, new_id: str) -> None:
+        self.db.execute("UPDATE operations SET new_id = ? WHERE id = ?", (new_id, operation_id))
+
+    def journal(self, operation_id: int, step: str) -> None:
+        """Record that `step` is about to run (committed and fsynced before returning)."""
+        self.db.execute("INSERT INTO steps (operation_id, step, at) VALUES (?, ?, ?)", (operation_id, step, time.time()))
+
+    def close_operation(self, operation_id: int, state: str) -> None:
+        self.db.execute("UPDATE operations SET state = ?, ended = ? WHERE id = ?", (state, time.time(), operation_id))
+
+    def open_operations(self) -> list[Operation]:
+        rows = self.db.execute("SELECT id, app, kind, old_id, new_id FROM operations WHERE state = 'open' ORDER BY id").fetchall()
+        return [Operation(r[0], r[1], r[2], r[3], r[4], self._steps(r[0])) for r in rows]
+
+    def _steps(self, operation_id: int) -> tuple[JournalEntry, ...]:
+        rows = self.db.execute("SELECT step, at FROM steps WHERE operation_id = ? ORDER BY id", (operation_id,)).fetchall()
+        return tuple(JournalEntry(step, at) for step, at in rows)
+
+    # --- fingerprints ------------------------------------------------------------------------
+
+    def fingerprints(self) -> dict[tuple[str, str], Fingerprint]:
+        rows = self.db.execute(
+            "SELECT app, key, kind, source, identity, entries, size, held_data, recorded_at FROM fingerprints"
+        ).fetchall()
+        return {(r[0], r[1]): Fingerprint(r[0], r[1], r[2], r[3], r[4], r[5], r[6], bool(r[7]), r[8]) for r in rows}
+
+    def save_fingerprint(self, fp: Fingerprint) -> None:
+        self.db.execute(
+            "INSERT OR REPLACE INTO fingerprints VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (fp.app, fp.key, fp.kind, fp.source, fp.identity, fp.entries, fp.size, int(fp.held_data), fp.recorded_at),
+        )
+
+    def forget_fingerprints(self, app: str) -> None:
+        self.db.execute("DELETE FROM fingerprints WHERE app = ?", (app,))
+
+
+def _json(text: str | None) -> dict[str, Any] | None:
+    return json.loads(text) if text else None
+
+
+def _user() -> str:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return str(os.getuid())
