@@ -140,10 +140,6 @@ def timed(cmd: Sequence[str | Path], *, timeout: float = RUN_TIMEOUT_S) -> float
     return time.perf_counter() - start
 
 
-def repeat_timed(cmd: Sequence[str | Path], times: int) -> Timing:
-    return Timing(tuple(timed(cmd) for _ in range(times)))
-
-
 def stateful_bin() -> Path:
     beside = Path(sys.executable).with_name("stateful")
     found = beside if beside.exists() else shutil.which("stateful")
@@ -311,6 +307,7 @@ def _quietly(call: Any, *args: Any, **kwargs: Any) -> None:
 
 
 def bench_n(count: int, repeat: int, stateful: Path, reconcile: bool, compose: Path | None, janitor: Janitor, work: Path) -> Result:
+    """Create both sets, check the no-op, then time the two no-ops in alternation (same engine load)."""
     tag = secrets.token_hex(4)
     prefix, project = f"bnoop{tag}", f"bnoopc{tag}"
     janitor.prefixes += [f"{prefix}-", project]
@@ -318,22 +315,30 @@ def bench_n(count: int, repeat: int, stateful: Path, reconcile: bool, compose: P
     spec_dir.mkdir()
     write_stateful_specs(spec_dir, prefix, count)
     tool = Stateful(stateful, work / f"state-{count}", reconcile)
-
     say(f"\n== N={count}: creating {count} stateful apps ({prefix}-NNN) ...")
-    created = timed(tool.create_cmd(spec_dir), timeout=CREATE_TIMEOUT_S)
-    warning = check_noop(tool, spec_dir)  # also the warm-up run
-    if warning:
-        say(f"WARNING: {warning}")
-    result = Result(count, created, repeat_timed(tool.noop_cmd(spec_dir), repeat), warnings=[warning] if warning else [])
+    result = Result(count, timed(tool.create_cmd(spec_dir), timeout=CREATE_TIMEOUT_S), Timing(()))
 
+    project_run = None
     if compose is not None:
         project_run = Compose(compose, project, work / f"compose-{count}.yaml")
         write_compose_file(project_run.file, project, count)
         janitor.compose.append(project_run)
         say(f"== N={count}: creating {count} compose services (project {project}) ...")
         result.compose_create = timed(project_run.cmd("up", "-d"), timeout=CREATE_TIMEOUT_S)
-        run(project_run.cmd("up", "-d"))  # warm-up, as stateful's check run was one
-        result.compose_noop = repeat_timed(project_run.cmd("up", "-d"), repeat)
+        run(project_run.cmd("up", "-d"))  # warm-up, as stateful's check run is one
+
+    warning = check_noop(tool, spec_dir)
+    if warning:
+        result.warnings.append(warning)
+        say(f"WARNING: {warning}")
+    stateful_cmd = tool.noop_cmd(spec_dir)
+    stateful_samples, compose_samples = [], []
+    for _ in range(repeat):
+        stateful_samples.append(timed(stateful_cmd))
+        if project_run is not None:
+            compose_samples.append(timed(project_run.cmd("up", "-d")))
+    result.stateful_noop = Timing(tuple(stateful_samples))
+    result.compose_noop = Timing(tuple(compose_samples)) if compose_samples else None
     print_result(result, tool.noop_label)
     say(f"  ({load_average()})")
     return result
@@ -349,6 +354,7 @@ def profile_noop(tool: Stateful, spec_dir: Path, top: int = 15) -> None:
     import pstats
 
     stats = pstats.Stats(str(out), stream=sys.stdout)
+    stats.files = []  # type: ignore[attr-defined]  # no date/file header line
     say(f"   cProfile: {stats.total_tt:.3f} s in all (imports included); our functions by cumulative time:")  # type: ignore[attr-defined]
     stats.sort_stats("cumulative").print_stats(r"/orchestrate/(?!cli)", top)
     say("   and every function by own time:")
@@ -360,7 +366,7 @@ def profile_noop(tool: Stateful, spec_dir: Path, top: int = 15) -> None:
 
 def bench_help(stateful: Path) -> Timing:
     run([stateful, "--help"])  # warm the page cache and .pyc files
-    return repeat_timed([stateful, "--help"], HELP_RUNS)
+    return Timing(tuple(timed([stateful, "--help"]) for _ in range(HELP_RUNS)))
 
 
 def costly_imports(args: Sequence[str | Path], top: int = 5) -> tuple[float, list[tuple[int, int, str]]]:

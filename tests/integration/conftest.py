@@ -11,6 +11,7 @@ import json
 import os
 import subprocess
 import sys
+import threading
 import time
 import uuid
 from collections.abc import Iterator
@@ -121,7 +122,9 @@ class World:
             text = out.decode()
             if code == 0:
                 return text.strip()
-            if time.monotonic() > deadline:
+            # Retry only while the server does not answer yet (client errors 2xxx): a statement
+            # that reached the server and failed must not run twice.
+            if "ERROR 2" not in text or time.monotonic() > deadline:
                 raise AssertionError(f"SQL failed on {app}: {text}")
             time.sleep(0.3)
 
@@ -148,6 +151,30 @@ class World:
         for network in self.client.networks.list(names=[self.prefix]):
             if network.name.startswith(self.prefix):
                 network.remove()
+
+
+class EventRecorder:
+    """Streams the engine's events live from now on (its history keeps only the last 256, too few
+    while healthchecks of parallel tests add several events a second)."""
+
+    def __init__(self, client: docker.DockerClient, filters: dict[str, Any]) -> None:
+        self.events: list[dict[str, Any]] = []
+        self._stream = client.api.events(decode=True, filters=filters)
+        self._thread = threading.Thread(target=self._read, daemon=True)
+        self._thread.start()
+
+    def _read(self) -> None:
+        try:
+            for event in self._stream:
+                self.events.append(event)
+        except Exception:  # the stream is closed under the reader on stop()
+            return
+
+    def stop(self) -> list[dict[str, Any]]:
+        time.sleep(0.5)  # let the last events arrive
+        self._stream.close()
+        self._thread.join(timeout=5)
+        return list(self.events)
 
 
 @pytest.fixture

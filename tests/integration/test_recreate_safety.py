@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import time
-
-from tests.integration.conftest import World, mariadb_spec
+from tests.integration.conftest import EventRecorder, World, mariadb_spec
 
 NEVER_HEALTHY = """healthcheck:
   test: ["CMD", "false"]
@@ -19,18 +17,15 @@ class RunningWatcher:
     """Replays the engine's start/die events of one app to find the most containers running at once."""
 
     def __init__(self, world: World, app: str) -> None:
-        self.world, self.app = world, app
-        self.since = time.time()
+        self.recorder = EventRecorder(world.client, {"type": "container", "label": f"io.stateful.app={app}"})
+        self.seen: list[tuple[str, str]] = []
 
     def most_running_at_once(self) -> int:
-        until = time.time()
-        events = self.world.client.api.events(
-            since=int(self.since), until=int(until) + 1, decode=True, filters={"type": "container", "label": f"io.stateful.app={self.app}"}
-        )
         running: set[str] = set()
         most = 0
-        for event in events:
+        for event in self.recorder.stop():
             action = event.get("Action", "")
+            self.seen.append((action, event.get("id", "")[:12]))
             if action == "start":
                 running.add(event["id"])
             elif action in ("die", "destroy"):
@@ -45,7 +40,6 @@ def test_new_container_never_healthy_rolls_back_to_the_old_one(world: World) -> 
     world.run("apply", spec, check=0)
     world.sql(app, "CREATE TABLE shop.orders (id INT PRIMARY KEY); INSERT INTO shop.orders VALUES (1),(2),(3)")
     old_id = world.container(app).id
-    time.sleep(1.1)
     watcher = RunningWatcher(world, app)
 
     world.write("db.yaml", mariadb_spec(app, extra_env={"BROKEN": "yes"}, healthcheck=NEVER_HEALTHY))
@@ -68,7 +62,6 @@ def test_successful_recreate_overlaps_nothing(world: World) -> None:
     app = world.name("db")
     spec = str(world.write("db.yaml", mariadb_spec(app)))
     world.run("apply", spec, check=0)
-    time.sleep(1.1)
     watcher = RunningWatcher(world, app)
     world.write("db.yaml", mariadb_spec(app, extra_env={"TZ": "UTC"}))
     result = world.run("apply", spec, check=0)
