@@ -88,11 +88,13 @@ class World:
         path.write_text(text)
         return path
 
-    def run(self, *args: str, check: int | None = None, timeout: float = 300) -> Result:
+    def env_for_run(self) -> dict[str, str]:
         images = {"STATEFUL_MARIADB_IMAGE": MARIADB, "STATEFUL_REDIS_IMAGE": REDIS, "STATEFUL_BUSYBOX_IMAGE": BUSYBOX}
         # Each test has its own state dir: its own lock, journal and fingerprints.
-        env = {**os.environ, **images, "STATEFUL_STATE_DIR": str(self.dir / "state"), **self.env}
-        done = subprocess.run([STATEFUL, *args], capture_output=True, text=True, env=env, timeout=timeout)
+        return {**os.environ, **images, "STATEFUL_STATE_DIR": str(self.dir / "state"), **self.env}
+
+    def run(self, *args: str, check: int | None = None, timeout: float = 300) -> Result:
+        done = subprocess.run([STATEFUL, *args], capture_output=True, text=True, env=self.env_for_run(), timeout=timeout)
         result = Result(done.returncode, done.stdout, done.stderr)
         if check is not None:
             assert result.code == check, f"exit {result.code}, expected {check}\nstdout:\n{result.out}\nstderr:\n{result.err}"
