@@ -47,6 +47,7 @@ class Outcome:
 @dataclass
 class Report:
     outcomes: list[Outcome] = field(default_factory=list)
+    stopped: bool = False  # asked to stop (SIGTERM) before every action ran
 
     @property
     def exit_code(self) -> ExitCode:
@@ -128,11 +129,15 @@ class Executor:
         self.journal = journal
         self.run_id = run_id
 
-    def run(self, plan: Plan, desired: list[DesiredApp]) -> Report:
+    def run(self, plan: Plan, desired: list[DesiredApp], *, should_stop: Callable[[], bool] = lambda: False) -> Report:
+        """Run every action in order. `should_stop` is asked between apps (never inside a recreate)."""
         apps = {a.name: a for a in desired}
         result = Report()
         failed: set[str] = set()
         for action in plan.actions:
+            if should_stop():
+                result.stopped = True
+                break
             app = apps[action.app]
             waiting_on = [d for d in app.depends_on if d in failed]
             if waiting_on:
@@ -151,6 +156,8 @@ class Executor:
         if action.kind is Kind.BLOCKED:
             assert action.problem is not None
             return Outcome(app.name, action.kind, False, action.problem.message, action.problem.exit_code)
+        if action.kind is Kind.DEFERRED:
+            return Outcome(app.name, action.kind, True, action.notes[-1])
         try:
             self._prepare(action)
             if action.kind is not Kind.NOOP:

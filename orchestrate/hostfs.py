@@ -92,3 +92,16 @@ def tree_size(path: str, *, limit: int = 50_000) -> int:
                 continue
         seen += len(dirs)
     return total
+
+
+def write_atomically(path: str, text: str, *, mode: int = 0o644) -> None:
+    """Readers (node_exporter's textfile collector) never see a half-written file."""
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    temporary = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
+    with os.fdopen(fd, "w") as out:
+        out.write(text)
+        out.flush()
+        os.fsync(out.fileno())
+    os.replace(temporary, target)

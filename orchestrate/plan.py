@@ -26,6 +26,7 @@ class Kind(StrEnum):
     UPDATE = "update"  # only fields `docker update` can change differ
     RECREATE = "recreate"  # the safe recreate: new container on the same volumes
     BLOCKED = "blocked"  # refused; the problem says why and what to do
+    DEFERRED = "deferred"  # a recreate held back by this run's policy (--max-recreates)
 
 
 @dataclass(frozen=True)
@@ -253,3 +254,19 @@ def _blocked(app: str, message: str, code: ExitCode) -> AppAction:
 
 def _without_network(action: AppAction) -> AppAction:
     return replace(action, create_network=None)
+
+
+def hold_back_recreates(plan: Plan, limit: int | None) -> Plan:
+    """Unattended runs cap their blast radius: recreates past `limit` wait for a later run."""
+    if limit is None:
+        return plan
+    allowed, actions = 0, []
+    for action in plan.actions:
+        if action.kind is Kind.RECREATE:
+            if allowed >= limit:
+                note = f"recreate held back: --max-recreates {limit} reached in this run"
+                action = replace(action, kind=Kind.DEFERRED, notes=(*action.notes, note))
+            else:
+                allowed += 1
+        actions.append(action)
+    return replace(plan, actions=tuple(actions))

@@ -19,8 +19,16 @@ from orchestrate.state import RunRecord
 from orchestrate.status import StatusRow
 
 REDACTED = "***"
-SYMBOL = {Kind.NOOP: "=", Kind.CREATE: "+", Kind.START: ">", Kind.UPDATE: "~", Kind.RECREATE: "~", Kind.BLOCKED: "!"}
-STYLE = {Kind.NOOP: "dim", Kind.CREATE: "green", Kind.START: "green", Kind.UPDATE: "yellow", Kind.RECREATE: "yellow", Kind.BLOCKED: "bold red"}
+SYMBOL = {Kind.NOOP: "=", Kind.CREATE: "+", Kind.START: ">", Kind.UPDATE: "~", Kind.RECREATE: "~", Kind.BLOCKED: "!", Kind.DEFERRED: "-"}
+STYLE = {
+    Kind.NOOP: "dim",
+    Kind.CREATE: "green",
+    Kind.START: "green",
+    Kind.UPDATE: "yellow",
+    Kind.RECREATE: "yellow",
+    Kind.BLOCKED: "bold red",
+    Kind.DEFERRED: "magenta",
+}
 
 
 def value_text(value: Any, *, secret: bool = False) -> str:
@@ -124,6 +132,9 @@ def outcome_lines(report: Report) -> list[Text]:
     for o in report.outcomes:
         if o.ok and o.kind is Kind.NOOP:
             continue
+        if o.kind is Kind.DEFERRED:
+            lines.append(Text(f"- {o.app}: {o.message}", style="magenta"))
+            continue
         if o.ok:
             lines.append(Text(f"{SYMBOL[o.kind]} {o.app}: {o.kind.value} done in {o.seconds:.1f}s", style="green"))
         else:
@@ -169,3 +180,40 @@ def _changes(record: RunRecord, app: str | None) -> str:
         state = "" if done is None else (" ok" if done["ok"] else " FAILED")
         parts.append(f"{action['app']} {action['action']}{state}")
     return ", ".join(parts)
+
+
+def metrics_text(*, apps: dict[str, str], exit_code: int, seconds: float, recreates: int, finished_at: float) -> str:
+    """Prometheus text format for node_exporter's textfile collector.
+
+    `apps` maps each app to in_sync | drifted | failed after the run.
+    """
+    states = ("in_sync", "drifted", "failed")
+    lines = [
+        "# HELP stateful_apps Managed apps by state after the last run.",
+        "# TYPE stateful_apps gauge",
+        *(f'stateful_apps{{state="{state}"}} {sum(1 for s in apps.values() if s == state)}' for state in states),
+        "# HELP stateful_app_in_sync 1 when the app matched its spec after the last run.",
+        "# TYPE stateful_app_in_sync gauge",
+        *(f'stateful_app_in_sync{{app="{app}"}} {int(state == "in_sync")}' for app, state in sorted(apps.items())),
+        "# HELP stateful_last_run_timestamp_seconds When the last run finished.",
+        "# TYPE stateful_last_run_timestamp_seconds gauge",
+        f"stateful_last_run_timestamp_seconds {finished_at:.3f}",
+        "# HELP stateful_last_run_duration_seconds How long the last run took.",
+        "# TYPE stateful_last_run_duration_seconds gauge",
+        f"stateful_last_run_duration_seconds {seconds:.3f}",
+        "# HELP stateful_last_run_exit_code The last run's exit code (0 ok, 4 failed, 5 refused by the data guard).",
+        "# TYPE stateful_last_run_exit_code gauge",
+        f"stateful_last_run_exit_code {exit_code}",
+        "# HELP stateful_last_run_recreates Apps recreated by the last run.",
+        "# TYPE stateful_last_run_recreates gauge",
+        f"stateful_last_run_recreates {recreates}",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def app_states(plan_after: Plan, report: Report) -> dict[str, str]:
+    failed = {o.app for o in report.outcomes if not o.ok}
+    return {
+        a.app: "failed" if a.app in failed or a.kind is Kind.BLOCKED else ("drifted" if a.changes else "in_sync")
+        for a in plan_after.actions
+    }

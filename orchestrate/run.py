@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from orchestrate import render, service
@@ -21,19 +21,38 @@ from orchestrate.execute import Executor, Options, Report, Reporter
 from orchestrate.guard import Fingerprints
 from orchestrate.hostfs import data_facts, tree_size
 from orchestrate.observed import Fingerprint, ObservedState, data_key
-from orchestrate.plan import Kind
+from orchestrate.plan import Kind, hold_back_recreates
 from orchestrate.recover import Resolution, recover_open_operations
 from orchestrate.state import RunLock, Store
 
 REFRESH_SIZE_AFTER_S = 600.0  # a fingerprint's size is re-measured at most this often on quiet runs
 
 
+@dataclass(frozen=True)
+class Policy:
+    """What a run may do beyond the plan: overrides, limits and clean-up."""
+
+    allow_empty: frozenset[str] = frozenset()  # app/key the data guard lets start on empty data
+    max_recreates: int | None = None  # unattended runs cap their blast radius
+    prune: bool = False  # remove orphan containers (never volumes)
+    max_rounds: int = 1  # reconcile: observe-plan-execute again while drift remains
+
+
 @dataclass
 class RunResult:
-    planned: service.Planned
-    report: Report
+    planned: service.Planned  # the first round's plan (what the run set out to do)
+    report: Report  # every round's outcomes
     recovered: list[Resolution] = field(default_factory=list)
+    pruned: list[str] = field(default_factory=list)
     mutations: int = 0
+    rounds: int = 0
+    seconds: float = 0.0
+    remaining: service.Planned | None = None  # the plan after the last round
+
+    @property
+    def in_sync(self) -> bool:
+        plan = self.remaining or self.planned
+        return not plan.plan.changes
 
 
 def apply(
@@ -42,16 +61,18 @@ def apply(
     *,
     state_dir: Path,
     options: Options,
-    allow_empty: frozenset[str] = frozenset(),
+    policy: Policy = Policy(),
     wait_lock: float = 0.0,
     report: Reporter,
     on_plan: Callable[[service.Planned], None] = lambda planned: None,
+    should_stop: Callable[[], bool] = lambda: False,
 ) -> RunResult:
+    """One run under the state dir's lock (exit 75 at once when busy, unless wait_lock)."""
     with RunLock(state_dir, wait_seconds=wait_lock):
         engine = engine_factory()
         store = Store.open(state_dir)
         try:
-            return _locked_run(engine, store, desired, options=options, allow_empty=allow_empty, report=report, on_plan=on_plan)
+            return _locked_run(engine, store, desired, options=options, policy=policy, report=report, on_plan=on_plan, should_stop=should_stop)
         finally:
             store.close()
 
@@ -62,22 +83,63 @@ def _locked_run(
     desired: list[DesiredApp],
     *,
     options: Options,
-    allow_empty: frozenset[str],
+    policy: Policy,
     report: Reporter,
     on_plan: Callable[[service.Planned], None],
+    should_stop: Callable[[], bool],
 ) -> RunResult:
+    started = time.monotonic()
     names = {a.name for a in desired}
     recovered = recover_open_operations(engine, store, apps=names, say=lambda app, what: report(app, what, None))
-    planned = service.plan(engine, desired, fingerprints=store.fingerprints(), allow_empty=allow_empty)
+    planned = _plan(engine, store, desired, policy)
     on_plan(planned)
-    run_id = store.begin_run([a.name for a in desired])
+    run_id = store.begin_run(sorted(names))
     store.record_plan(run_id, render.plan_json(planned.plan))
-    executor = Executor(engine, report=report, options=options, journal=store, run_id=run_id)
-    result = executor.run(planned.plan, desired)
-    observed = planned.observed if engine.mutations == 0 else service.observe(engine, desired)
-    remember_data(store, desired, observed, result, planned)
-    store.finish_run(run_id, render.report_json(result, engine.mutations), int(result.exit_code))
-    return RunResult(planned, result, recovered, engine.mutations)
+    result = RunResult(planned, Report(), recovered)
+    current = planned
+    while True:
+        result.rounds += 1
+        round_report = Executor(engine, report=report, options=options, journal=store, run_id=run_id).run(
+            current.plan, desired, should_stop=should_stop
+        )
+        result.report.outcomes.extend(round_report.outcomes)
+        result.report.stopped = round_report.stopped
+        observed = current.observed if engine.mutations == 0 else service.observe(engine, desired)
+        remember_data(store, desired, observed, round_report, current)
+        if round_report.exit_code or round_report.stopped or not current.plan.changes or result.rounds >= policy.max_rounds:
+            break
+        # Level-triggered: look again, from scratch, and go on while drift remains.
+        current = _plan(engine, store, desired, policy)
+        if not current.plan.changes:
+            break
+    if policy.prune and not result.report.stopped:
+        result.pruned = _prune(engine, planned, report)
+    result.mutations = engine.mutations
+    result.seconds = time.monotonic() - started
+    if result.rounds > 1 or engine.mutations:
+        result.remaining = _plan(engine, store, desired, policy)
+    store.finish_run(run_id, render.report_json(result.report, engine.mutations), int(result.report.exit_code))
+    return result
+
+
+def _plan(engine: Engine, store: Store, desired: list[DesiredApp], policy: Policy) -> service.Planned:
+    planned = service.plan(engine, desired, fingerprints=store.fingerprints(), allow_empty=policy.allow_empty)
+    return replace(planned, plan=hold_back_recreates(planned.plan, policy.max_recreates))
+
+
+def _prune(engine: Engine, planned: service.Planned, report: Reporter) -> list[str]:
+    """Remove orphan containers (their spec is gone). Their volumes stay: data is never pruned."""
+    pruned = []
+    for app in planned.plan.orphans:
+        container = planned.observed.containers.get(app)
+        if container is None or not container.managed:
+            continue
+        if container.running:
+            engine.stop(container.id, timeout=container.stop_timeout if container.stop_timeout is not None else 10)
+        engine.remove_container(container.id)
+        report(app, "pruned orphan container (its volumes are kept)", None)
+        pruned.append(app)
+    return pruned
 
 
 def remember_data(store: Store, desired: list[DesiredApp], observed: ObservedState, result: Report, planned: service.Planned) -> None:

@@ -7,9 +7,9 @@ so that `stateful --help` and spec validation start fast and work without a daem
 
 from __future__ import annotations
 
-from orchestrate.engine.interface import Engine, EngineEvent, Snapshot
+from orchestrate.engine.interface import Engine, EngineEvent, EventStream, Snapshot
 
-__all__ = ["Engine", "EngineEvent", "Snapshot", "connect"]
+__all__ = ["Engine", "EngineEvent", "EventStream", "Snapshot", "connect"]
 
 
 def connect(endpoint: str | None = None) -> Engine:

@@ -138,6 +138,11 @@ class DockerEngine:
                 attributes = actor.get("Attributes") or {}
                 yield EngineEvent(event.get("Type", ""), event.get("Action", ""), attributes.get("name", ""), attributes)
 
+    def stream_events(self, *, label: str, actions: Iterable[str]) -> DockerEventStream:
+        with translated(self.endpoint, "events"):
+            raw = self.api.events(decode=True, filters={"type": "container", "label": label, "event": list(actions)})
+        return DockerEventStream(raw, self.endpoint)
+
     # --- mutations ---------------------------------------------------------------------------
 
     def _mutate(self, what: str, call: Any, *args: Any, **kwargs: Any) -> Any:
@@ -221,6 +226,24 @@ class DockerEngine:
             container_id,
             restart_policy={"Name": policy, "MaximumRetryCount": retries},
         )
+
+
+class DockerEventStream:
+    def __init__(self, raw: Any, endpoint: str) -> None:
+        self.raw = raw
+        self.endpoint = endpoint
+
+    def __iter__(self) -> Iterator[EngineEvent]:
+        with translated(self.endpoint, "events"):
+            for event in self.raw:
+                attributes = (event.get("Actor") or {}).get("Attributes") or {}
+                yield EngineEvent(event.get("Type", ""), event.get("Action", ""), attributes.get("name", ""), attributes)
+
+    def close(self) -> None:
+        try:
+            self.raw.close()
+        except Exception:  # closing a stream whose connection already broke
+            return
 
 
 def _relevant(listed: dict[str, Any], app_names: set[str]) -> bool:

@@ -29,6 +29,14 @@ class EngineEvent:
     labels: dict[str, str] = field(default_factory=dict)
 
 
+class EventStream(Protocol):
+    """A live stream of engine events; iterating blocks; close() ends it from another thread."""
+
+    def __iter__(self) -> Iterator[EngineEvent]: ...
+
+    def close(self) -> None: ...
+
+
 class Engine(Protocol):
     endpoint: str
     mutations: int  # mutating calls made through this engine (a no-op apply makes none)
@@ -64,3 +72,5 @@ class Engine(Protocol):
     def containers_using_volume(self, name: str) -> list[str]: ...
 
     def events(self, *, since: float, until: float) -> Iterator[EngineEvent]: ...
+
+    def stream_events(self, *, label: str, actions: Iterable[str]) -> EventStream: ...

@@ -1,82 +1,15 @@
-"""The `stateful` command line: click commands, output choice and exit codes.
-
-The only module that knows click. Heavy modules (docker, pydantic, rich) are imported inside the
-commands so that `stateful --help` stays fast. Every expected error is a StatefulError, caught in
-one place (`main`) and turned into its exit code.
-"""
+"""The everyday commands: diff, apply, status, destroy, history, schema."""
 
 from __future__ import annotations
 
 import json
 import sys
-from pathlib import Path
-from typing import TYPE_CHECKING, Any, NoReturn
+from typing import Any
 
 import click
 
-from orchestrate import __version__
-from orchestrate.errors import ExitCode, SpecError, StatefulError, UsageError
-
-if TYPE_CHECKING:
-    from rich.console import Console
-
-    from orchestrate.engine import Engine
-
-OUTPUT = click.option("--output", "-o", type=click.Choice(["text", "json"]), default="text", show_default=True, help="Output format.")
-PATHS = click.argument("paths", nargs=-1, required=True, type=click.Path())
-
-
-def _console(stderr: bool = False) -> Console:
-    from rich.console import Console
-
-    console = Console(stderr=stderr, highlight=False, soft_wrap=True)
-    if not console.is_terminal:
-        console.width = 200  # piped: do not fold table cells at 80 columns
-    return console
-
-
-def _engine(ctx: click.Context) -> Engine:
-    from orchestrate.engine import connect
-
-    return connect(ctx.obj.get("endpoint"))
-
-
-def _duration(value: str | None) -> float | None:
-    if value is None:
-        return None
-    from orchestrate.spec.units import parse_duration
-
-    try:
-        return parse_duration(value)
-    except ValueError as exc:
-        raise UsageError(str(exc)) from None
-
-
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
-@click.option("--engine", "endpoint", envvar="DOCKER_HOST", metavar="URL", help="Docker endpoint (default: $DOCKER_HOST or the local socket).")
-@click.option(
-    "--state-dir",
-    envvar="STATEFUL_STATE_DIR",
-    type=click.Path(file_okay=False),
-    help="Journal, fingerprints, history and lock (default: /var/lib/stateful for root, else ~/.local/state/stateful).",
-)
-@click.version_option(__version__, prog_name="stateful")
-@click.pass_context
-def cli(ctx: click.Context, endpoint: str | None, state_dir: str | None) -> None:
-    """Keep stateful containers running exactly as their YAML spec says, on the volumes it names.
-
-    \b
-    Exit codes: 0 ok / in sync, 1 changes pending (diff), 2 bad spec or usage,
-    3 engine unreachable, 4 apply failed (rolled back), 5 refused by the data guard,
-    75 another run holds the lock.
-    """
-    ctx.obj = {"endpoint": endpoint, "state_dir": state_dir}
-
-
-def _state_dir(ctx: click.Context) -> Path:
-    from orchestrate.state import state_dir
-
-    return Path(ctx.obj["state_dir"]) if ctx.obj.get("state_dir") else state_dir()
+from orchestrate.cli.base import OUTPUT, PATHS, cli, console, duration, engine_for, load_specs, state_dir_of
+from orchestrate.errors import ExitCode, UsageError
 
 
 @cli.command()
@@ -88,16 +21,16 @@ def diff(ctx: click.Context, paths: tuple[str, ...], output: str) -> None:
     from orchestrate import render, service
     from orchestrate.run import read_fingerprints
 
-    desired = service.load(paths)
-    planned = service.plan(_engine(ctx), desired, fingerprints=read_fingerprints(_state_dir(ctx)))
+    desired = load_specs(ctx, paths)
+    planned = service.plan(engine_for(ctx), desired, fingerprints=read_fingerprints(state_dir_of(ctx)))
     if output == "json":
         click.echo(json.dumps(render.plan_json(planned.plan), indent=2))
     else:
-        console = _console()
+        out = console()
         for line in render.plan_lines(planned.plan):
-            console.print(line)
+            out.print(line)
         if not planned.plan.changes:
-            console.print("in sync: nothing to change")
+            out.print("in sync: nothing to change")
     ctx.exit(ExitCode.CHANGES_PENDING if planned.plan.changes else ExitCode.OK)
 
 
@@ -122,34 +55,34 @@ def apply(
     from orchestrate import render, run, service
     from orchestrate.execute import Options
 
-    options = Options(health_timeout=_duration(health_timeout), settle_seconds=_duration(settle) or 0.0)
-    desired = service.load(paths)
+    options = Options(health_timeout=duration(health_timeout), settle_seconds=duration(settle) or 0.0)
+    desired = load_specs(ctx, paths)
     _check_allowed(allow_empty, desired)
-    console = _console()
+    out = console()
     text = output == "text"
 
     def progress(app: str, step: str, seconds: float | None) -> None:
         if text:
-            console.print(render.step_line(app, step, seconds))
+            out.print(render.step_line(app, step, seconds))
 
     def show_plan(planned: service.Planned) -> None:
         if text:
             for line in render.plan_lines(planned.plan):
-                console.print(line)
+                out.print(line)
 
     result = run.apply(
-        lambda: _engine(ctx),
+        lambda: engine_for(ctx),
         desired,
-        state_dir=_state_dir(ctx),
+        state_dir=state_dir_of(ctx),
         options=options,
-        allow_empty=frozenset(allow_empty),
-        wait_lock=_duration(wait_lock) or 0.0,
+        policy=run.Policy(allow_empty=frozenset(allow_empty)),
+        wait_lock=duration(wait_lock) or 0.0,
         report=progress,
         on_plan=show_plan,
     )
     if text:
         for line in render.outcome_lines(result.report):
-            console.print(line)
+            out.print(line)
     else:
         body = {"plan": render.plan_json(result.planned.plan), "result": render.report_json(result.report, result.mutations)}
         click.echo(json.dumps(body, indent=2))
@@ -175,13 +108,13 @@ def status(ctx: click.Context, paths: tuple[str, ...], output: str) -> None:
     from orchestrate import render, service
     from orchestrate.run import read_fingerprints
 
-    rows = service.status(_engine(ctx), list(paths), fingerprints=read_fingerprints(_state_dir(ctx)))
+    rows = service.status(engine_for(ctx), list(paths), fingerprints=read_fingerprints(state_dir_of(ctx)))
     if output == "json":
         click.echo(json.dumps(render.status_json(rows), indent=2))
     elif not rows:
         click.echo("no managed apps")
     else:
-        _console().print(render.status_table(rows))
+        console().print(render.status_table(rows))
 
 
 @cli.command()
@@ -194,8 +127,8 @@ def destroy(ctx: click.Context, app: str, purge_volumes: bool, yes: bool) -> Non
     from orchestrate import teardown as down
     from orchestrate.state import RunLock, Store
 
-    with RunLock(_state_dir(ctx)):
-        engine = _engine(ctx)
+    with RunLock(state_dir_of(ctx)):
+        engine = engine_for(ctx)
         found = down.find_teardown(engine, app)
         if purge_volumes and found.volumes and not yes:
             _confirm_purge(found.app, found.volumes)
@@ -206,7 +139,7 @@ def destroy(ctx: click.Context, app: str, purge_volumes: bool, yes: bool) -> Non
         if purge_volumes:
             for name in down.purge_volumes(engine, found):
                 click.echo(f"removed volume {name}")
-            store = Store.open(_state_dir(ctx))
+            store = Store.open(state_dir_of(ctx))
             store.forget_fingerprints(app)  # the data is gone on purpose: the guard must not miss it
             store.close()
         else:
@@ -236,7 +169,7 @@ def history(ctx: click.Context, app: str | None, limit: int, output: str) -> Non
     from orchestrate import render
     from orchestrate.state import Store
 
-    store = Store.open(_state_dir(ctx))
+    store = Store.open(state_dir_of(ctx))
     try:
         records = store.history(app, limit)
     finally:
@@ -246,7 +179,7 @@ def history(ctx: click.Context, app: str | None, limit: int, output: str) -> Non
     elif not records:
         click.echo("no runs recorded")
     else:
-        _console().print(render.history_table(records, app))
+        console().print(render.history_table(records, app))
 
 
 @cli.command()
@@ -257,32 +190,3 @@ def schema() -> None:
     click.echo(json.dumps(App.model_json_schema(by_alias=True), indent=2))
 
 
-def _fail(error: StatefulError) -> NoReturn:
-    console = _console(stderr=True)
-    if isinstance(error, SpecError):
-        for problem in error.problems:
-            console.print(str(problem), markup=False)
-        console.print(f"{len(error.problems)} problem{'s' if len(error.problems) != 1 else ''} found; nothing was changed", markup=False)
-    else:
-        console.print(f"error: {error}", markup=False)
-    sys.exit(int(error.exit_code))
-
-
-def main(argv: list[str] | None = None) -> NoReturn:
-    try:
-        code = cli.main(args=argv, prog_name="stateful", standalone_mode=False)
-        sys.exit(code if isinstance(code, int) else 0)
-    except StatefulError as error:
-        _fail(error)
-    except click.exceptions.Exit as done:
-        sys.exit(done.exit_code)
-    except click.ClickException as error:
-        error.show()
-        sys.exit(ExitCode.BAD_SPEC)
-    except click.Abort:
-        click.echo("aborted", err=True)
-        sys.exit(ExitCode.BAD_SPEC)
-
-
-if __name__ == "__main__":
-    main()

@@ -1,0 +1,208 @@
+"""`stateful reconcile`: the unattended loop (cron's --once, a service's --watch) and --check.
+
+Quiet when nothing happens, loud when something cannot be fixed: in sync prints nothing (cron
+mails nothing); every change and every failure is printed, logged and counted in the metrics.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import click
+
+from orchestrate.cli.base import OUTPUT, PATHS, cli, console, duration, engine_for, load_specs, state_dir_of
+from orchestrate.errors import ExitCode, LockBusy, UsageError
+
+if TYPE_CHECKING:
+    from rich.text import Text
+
+    from orchestrate.run import RunResult
+
+
+class Output:
+    """Where a run's lines go: the terminal (or cron's mail), and an optional log file."""
+
+    def __init__(self, *, json_lines: bool, log_file: str | None) -> None:
+        self.json_lines = json_lines
+        self.out = console()
+        self.err = console(stderr=True)
+        self.log_file = Path(log_file) if log_file else None
+
+    def line(self, text: Text | str, *, problem: bool = False) -> None:
+        """Problems go to stderr: what cron mails, once stdout is sent to /dev/null."""
+        if not self.json_lines:
+            (self.err if problem else self.out).print(text)
+        self._log(str(text) if isinstance(text, str) else text.plain)
+
+    def record(self, body: dict[str, Any]) -> None:
+        if self.json_lines:
+            click.echo(json.dumps(body, default=str))
+        self._log(json.dumps(body, default=str) if self.log_file and self.json_lines else "")
+
+    def _log(self, text: str) -> None:
+        if self.log_file and text:
+            stamp = time.strftime("%Y-%m-%dT%H:%M:%S%z")
+            with self.log_file.open("a") as log:
+                log.write(f"{stamp} {text}\n")
+
+
+@cli.command()
+@PATHS
+@click.option("--once", "mode", flag_value="once", default=True, help="One run, for cron (the default).")
+@click.option("--watch", "mode", flag_value="watch", help="Run forever: every --interval, and within seconds of a container dying.")
+@click.option("--check", is_flag=True, help="Only plan: print the drift and exit 1 if there is any (for monitoring).")
+@click.option("--interval", default="30s", show_default=True, metavar="DURATION", help="Time between rounds in --watch mode.")
+@click.option("--max-recreates", type=click.IntRange(min=0), metavar="N", help="Recreate at most N apps per run; the rest wait.")
+@click.option("--max-rounds", default=3, show_default=True, type=click.IntRange(min=1), help="Observe-plan-execute rounds per run.")
+@click.option("--prune", is_flag=True, help="Remove containers of apps whose spec is gone (never their volumes).")
+@click.option("--health-timeout", metavar="DURATION", help="How long a started app may take to become healthy.")
+@click.option("--settle", default="5s", show_default=True, metavar="DURATION", help="How long an app without a healthcheck must stay up.")
+@click.option("--log-file", type=click.Path(dir_okay=False), help="Also append every line (timestamped) to this file.")
+@click.option("--metrics-file", type=click.Path(dir_okay=False), help="Write Prometheus metrics here after each run (atomically).")
+@OUTPUT
+@click.pass_context
+def reconcile(
+    ctx: click.Context,
+    paths: tuple[str, ...],
+    mode: str,
+    check: bool,
+    interval: str,
+    max_recreates: int | None,
+    max_rounds: int,
+    prune: bool,
+    health_timeout: str | None,
+    settle: str,
+    log_file: str | None,
+    metrics_file: str | None,
+    output: str,
+) -> None:
+    """Bring the engine back to the specs, unattended. Safe to run from cron every minute.
+
+    \b
+    --once (default): one run; another run holding the lock -> exit 75 at once.
+    --watch: forever; SIGTERM finishes the current action and exits 0.
+    --check: plan only; exit 1 when anything has drifted.
+    """
+    out = Output(json_lines=output == "json", log_file=log_file)
+    if check:
+        ctx.exit(_check(ctx, paths, out, metrics_file))
+    from orchestrate import run
+    from orchestrate.execute import Options
+
+    options = Options(health_timeout=duration(health_timeout), settle_seconds=duration(settle) or 0.0)
+    policy = run.Policy(max_recreates=max_recreates, prune=prune, max_rounds=max_rounds)
+
+    def one_run(should_stop: Any = lambda: False) -> RunResult:
+        desired = load_specs(ctx, paths)
+        steps: list[Text] = []
+        result = run.apply(
+            lambda: engine_for(ctx),
+            desired,
+            state_dir=state_dir_of(ctx),
+            options=options,
+            policy=policy,
+            report=lambda app, step, seconds: steps.append(_step_line(app, step, seconds)),
+            should_stop=should_stop,
+        )
+        _show(out, result, steps)
+        if metrics_file:
+            _write_metrics(metrics_file, result)
+        return result
+
+    if mode == "watch":
+        _watch(ctx, one_run, out, duration(interval) or 30.0)
+        ctx.exit(ExitCode.OK)
+    try:
+        result = one_run()
+    except LockBusy as busy:
+        # Cron overlap is normal, not something to mail: stdout (and the log), and exit 75.
+        out.line(f"busy: {busy}")
+        ctx.exit(ExitCode.BUSY)
+    ctx.exit(result.report.exit_code)
+
+
+def _step_line(app: str, step: str, seconds: float | None) -> Text:
+    from orchestrate import render
+
+    return render.step_line(app, step, seconds)
+
+
+def _show(out: Output, result: RunResult, steps: list[Text]) -> None:
+    """Nothing when nothing happened; else the plan, the steps and the outcomes."""
+    from orchestrate import render
+
+    happened = result.planned.plan.changes or result.recovered or result.pruned or result.planned.plan.orphans
+    if out.json_lines:
+        out.record(_run_json(result))
+        return
+    if not happened:
+        return
+    for line in [*render.plan_lines(result.planned.plan), *steps, *render.outcome_lines(result.report)]:
+        out.line(line, problem=line.plain.startswith("!"))
+
+
+def _run_json(result: RunResult) -> dict[str, Any]:
+    from orchestrate import render
+
+    return {
+        "time": time.time(),
+        "exit_code": int(result.report.exit_code),
+        "in_sync": result.in_sync,
+        "rounds": result.rounds,
+        "seconds": round(result.seconds, 3),
+        "recovered": [{"app": r.app, "outcome": r.outcome} for r in result.recovered],
+        "pruned": result.pruned,
+        "plan": render.plan_json(result.planned.plan),
+        "result": render.report_json(result.report, result.mutations),
+    }
+
+
+def _write_metrics(path: str, result: RunResult) -> None:
+    from orchestrate import render
+    from orchestrate.hostfs import write_atomically
+    from orchestrate.plan import Kind
+
+    final = (result.remaining or result.planned).plan
+    recreates = sum(1 for o in result.report.outcomes if o.ok and o.kind is Kind.RECREATE)
+    text = render.metrics_text(
+        apps=render.app_states(final, result.report),
+        exit_code=int(result.report.exit_code),
+        seconds=result.seconds,
+        recreates=recreates,
+        finished_at=time.time(),
+    )
+    write_atomically(path, text)
+
+
+def _check(ctx: click.Context, paths: tuple[str, ...], out: Output, metrics_file: str | None) -> int:
+    from orchestrate import render, service
+    from orchestrate.run import read_fingerprints
+
+    desired = load_specs(ctx, paths)
+    planned = service.plan(engine_for(ctx), desired, fingerprints=read_fingerprints(state_dir_of(ctx)))
+    if out.json_lines:
+        out.record({"time": time.time(), **render.plan_json(planned.plan)})
+    else:
+        for line in render.plan_lines(planned.plan):
+            out.line(line)
+    if metrics_file:
+        from orchestrate.execute import Report
+        from orchestrate.hostfs import write_atomically
+
+        apps = render.app_states(planned.plan, Report())
+        text = render.metrics_text(apps=apps, exit_code=int(planned.plan.changes), seconds=0.0, recreates=0, finished_at=time.time())
+        write_atomically(metrics_file, text)
+    return ExitCode.CHANGES_PENDING if planned.plan.changes else ExitCode.OK
+
+
+def _watch(ctx: click.Context, one_run: Any, out: Output, interval: float) -> None:
+    from orchestrate.watch import Watcher
+
+    if interval <= 0:
+        raise UsageError("--interval must be more than 0")
+    say = (lambda text: out.record({"time": time.time(), "event": text})) if out.json_lines else (lambda text: out.line(f"watch: {text}"))
+    say(f"watching every {interval:g}s and on container events (SIGTERM stops)")
+    Watcher(connect=lambda: engine_for(ctx), run_round=one_run, interval=interval, say=say).loop()
