@@ -57,6 +57,7 @@ HELP_TARGET_S = 0.120
 RATIO_TARGETS = {100: 1.5, 300: 1.0}
 CREATE_TIMEOUT_S = 1800
 RUN_TIMEOUT_S = 600
+STOP_TIMEOUT_S = 5  # clean-up stops; the apps exit at once on TERM
 
 SPEC_TEMPLATE = """\
 apiVersion: stateful/v1
@@ -198,14 +199,25 @@ class Stateful:
 def check_noop(tool: Stateful, spec_dir: Path) -> str | None:
     """One no-op run with --output json; a warning text when it changed anything, else None."""
     done = run(tool.noop_cmd(spec_dir, "--output", "json"))
-    try:
-        result = json.loads(done.stdout)["result"]
-    except (ValueError, KeyError, TypeError):
+    result = _json_result(done.stdout)
+    if result is None:
         return f"could not read the JSON result of `{tool.noop_label} --output json` to check the no-op"
     mutations = result.get("engine_mutations")
     if mutations != 0:
         changed = [a["app"] + ":" + a["action"] for a in result.get("apps", []) if a.get("action") != "noop"][:5]
         return f"the no-op run made {mutations} engine mutations (e.g. {', '.join(changed) or '?'})"
+    return None
+
+
+def _json_result(stdout: str) -> dict[str, Any] | None:
+    """The "result" object of `apply -o json` (one document) or `reconcile -o json` (JSON lines)."""
+    for text in [stdout, *reversed(stdout.splitlines())]:
+        try:
+            body = json.loads(text)
+        except ValueError:
+            continue
+        if isinstance(body, dict) and isinstance(body.get("result"), dict):
+            return body["result"]
     return None
 
 
@@ -269,7 +281,7 @@ class Janitor:
         self.compose, self.prefixes = [], []
         for project in projects:
             try:
-                run(project.cmd("down", "-v", "--remove-orphans", "-t", "0"), timeout=RUN_TIMEOUT_S)
+                run(project.cmd("down", "-v", "--remove-orphans", "-t", str(STOP_TIMEOUT_S)), timeout=RUN_TIMEOUT_S)
             except (CommandFailed, subprocess.TimeoutExpired) as exc:
                 say(f"(compose down {project.project} failed, removing by prefix: {exc})")
         if prefixes:
@@ -279,21 +291,44 @@ class Janitor:
 def remove_by_prefix(prefixes: list[str]) -> str:
     import docker  # the SDK stateful itself depends on
 
-    api = docker.from_env().api
+    api = docker.from_env(timeout=RUN_TIMEOUT_S).api
 
     def ours(name: str) -> bool:
         return any(name.lstrip("/").startswith(p) for p in prefixes)
 
-    containers = [c["Id"] for c in api.containers(all=True) if any(ours(n) for n in c.get("Names") or ())]
-    with ThreadPoolExecutor(max_workers=8) as pool:
-        list(pool.map(lambda cid: _quietly(api.remove_container, cid, force=True, v=False), containers))
+    containers = [c for c in api.containers(all=True) if any(ours(n) for n in c.get("Names") or ())]
+    _in_parallel(lambda listed: _remove_container(api, listed), containers)
     volumes = [v["Name"] for v in api.volumes().get("Volumes") or [] if ours(v["Name"])]
-    with ThreadPoolExecutor(max_workers=8) as pool:
-        list(pool.map(lambda name: _quietly(api.remove_volume, name), volumes))
+    _in_parallel(lambda name: _quietly(api.remove_volume, name), volumes)
     networks = [n["Id"] for n in api.networks() if ours(n["Name"])]
     for network in networks:
-        _quietly(api.remove_network, network)
+        _remove_network(api, network)
     return f"{len(containers)} containers, {len(volumes)} volumes, {len(networks)} networks with prefixes {', '.join(prefixes)}"
+
+
+def _in_parallel(work: Any, items: Sequence[Any]) -> None:
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        list(pool.map(work, items))
+
+
+def _remove_container(api: Any, listed: dict[str, Any]) -> None:
+    # Stop gracefully first (the apps exit at once on TERM): force-removing hundreds of running
+    # containers at once was seen to leak endpoint counts in engine 20.10, and a network with a
+    # leaked count refuses removal ("has active endpoints") until the engine restarts.
+    if listed.get("State") == "running":
+        _quietly(api.stop, listed["Id"], timeout=STOP_TIMEOUT_S)
+    _quietly(api.remove_container, listed["Id"], force=True, v=False)
+
+
+def _remove_network(api: Any, network: str, tries: int = 5) -> None:
+    for attempt in range(tries):
+        try:
+            api.remove_network(network)
+            return
+        except Exception as exc:  # endpoints may still be detaching: retry, then say what is left
+            if attempt == tries - 1:
+                say(f"  (cleanup: network {network[:12]} left behind: {exc})")
+            time.sleep(1)
 
 
 def _quietly(call: Any, *args: Any, **kwargs: Any) -> None:
@@ -344,9 +379,9 @@ def bench_n(count: int, repeat: int, stateful: Path, reconcile: bool, compose: P
     return result
 
 
-def profile_noop(tool: Stateful, spec_dir: Path, top: int = 15) -> None:
+def profile_noop(tool: Stateful, spec_dir: Path, top: int = 20) -> None:
     """Where one no-op run spends its time: its imports, then a cProfile of our own functions."""
-    argv = ["-m", "orchestrate.cli", *tool.noop_cmd(spec_dir)[1:]]
+    argv = tool.noop_cmd(spec_dir)  # the console script is a Python file: run it under the profilers
     say(f"\n-- profile of one `{tool.noop_label}` no-op over {spec_dir.name} --")
     print_imports("imports of the whole run", argv)
     out = spec_dir.parent / "noop.prof"
@@ -356,7 +391,7 @@ def profile_noop(tool: Stateful, spec_dir: Path, top: int = 15) -> None:
     stats = pstats.Stats(str(out), stream=sys.stdout)
     stats.files = []  # type: ignore[attr-defined]  # no date/file header line
     say(f"   cProfile: {stats.total_tt:.3f} s in all (imports included); our functions by cumulative time:")  # type: ignore[attr-defined]
-    stats.sort_stats("cumulative").print_stats(r"/orchestrate/(?!cli)", top)
+    stats.sort_stats("cumulative").print_stats(r"/orchestrate/", top)
     say("   and every function by own time:")
     stats.sort_stats("tottime").print_stats(top)
 
@@ -465,6 +500,26 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     return args
 
 
+def run_all(args: argparse.Namespace, stateful: Path, reconcile: bool, compose: Path | None, work: Path, results: list[Result]) -> int:
+    """Every N in turn, cleaning up after each and on any way out; the exit code."""
+    janitor = Janitor()
+    try:
+        for count in args.counts:
+            results.append(bench_n(count, args.repeat, stateful, reconcile, compose, janitor, work))
+            if args.profile and count == max(args.counts):
+                profile_noop(Stateful(stateful, work / f"state-{count}", reconcile), work / f"specs-{count}")
+            janitor.clean()  # free the engine before the next N: stateful observes every managed container
+    except KeyboardInterrupt:
+        say("\ninterrupted: cleaning up")
+        return 130
+    except (CommandFailed, subprocess.TimeoutExpired) as exc:
+        say(f"\nFAILED: {exc}\ncleaning up")
+        return 1
+    finally:
+        janitor.clean()
+    return 0
+
+
 @contextmanager
 def workspace() -> Iterator[Path]:
     with tempfile.TemporaryDirectory(prefix="bench-noop-") as directory:
@@ -484,25 +539,9 @@ def main(argv: list[str] | None = None) -> None:
     say(load_average())
     print_startup(stateful)
 
-    janitor = Janitor()
     results: list[Result] = []
-    try:
-        with workspace() as work:
-            for count in args.counts:
-                results.append(bench_n(count, args.repeat, stateful, reconcile, compose, janitor, work))
-                if args.profile and count == max(args.counts):
-                    profile_noop(Stateful(stateful, work / f"state-{count}", reconcile), work / f"specs-{count}")
-                janitor.clean()  # free the engine before the next N: other managed apps would be observed too
-    except KeyboardInterrupt:
-        say("\ninterrupted: cleaning up")
-        code = 130
-    except (CommandFailed, subprocess.TimeoutExpired) as exc:
-        say(f"\nFAILED: {exc}\ncleaning up")
-        code = 1
-    else:
-        code = 0
-    finally:
-        janitor.clean()
+    with workspace() as work:  # the specs stay on disk until their containers are gone
+        code = run_all(args, stateful, reconcile, compose, work, results)
     if results:
         print_summary(results, "stateful reconcile --once" if reconcile else "stateful apply")
     say(f"\ntotal run time {time.perf_counter() - started:.0f} s; {load_average()}")

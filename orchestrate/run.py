@@ -108,8 +108,9 @@ def _locked_run(
         remember_data(store, desired, observed, round_report, current)
         if round_report.exit_code or round_report.stopped or not current.plan.changes or result.rounds >= policy.max_rounds:
             break
-        # Level-triggered: look again, from scratch, and go on while drift remains.
-        current = _plan(engine, store, desired, policy)
+        # Level-triggered: look again, from scratch, and go on while drift remains (the cap on
+        # recreates holds for the whole run, not per round).
+        current = _plan(engine, store, desired, policy, done=_recreated(result.report))
         if not current.plan.changes:
             break
     if policy.prune and not result.report.stopped:
@@ -117,14 +118,19 @@ def _locked_run(
     result.mutations = engine.mutations
     result.seconds = time.monotonic() - started
     if result.rounds > 1 or engine.mutations:
-        result.remaining = _plan(engine, store, desired, policy)
+        result.remaining = _plan(engine, store, desired, policy, done=_recreated(result.report))
     store.finish_run(run_id, render.report_json(result.report, engine.mutations), int(result.report.exit_code))
     return result
 
 
-def _plan(engine: Engine, store: Store, desired: list[DesiredApp], policy: Policy) -> service.Planned:
+def _plan(engine: Engine, store: Store, desired: list[DesiredApp], policy: Policy, *, done: int = 0) -> service.Planned:
     planned = service.plan(engine, desired, fingerprints=store.fingerprints(), allow_empty=policy.allow_empty)
-    return replace(planned, plan=hold_back_recreates(planned.plan, policy.max_recreates))
+    budget = None if policy.max_recreates is None else max(0, policy.max_recreates - done)
+    return replace(planned, plan=hold_back_recreates(planned.plan, budget))
+
+
+def _recreated(report: Report) -> int:
+    return sum(1 for o in report.outcomes if o.kind is Kind.RECREATE)
 
 
 def _prune(engine: Engine, planned: service.Planned, report: Reporter) -> list[str]:

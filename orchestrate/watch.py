@@ -24,6 +24,7 @@ from orchestrate.errors import StatefulError
 
 WAKING_ACTIONS = ("die", "destroy", "stop", "kill", "oom", "health_status")
 DEBOUNCE_S = 0.5  # gather the burst of events one `docker rm -f` makes
+POLL_S = 0.5  # how often the sleeping loop looks at the stop flag
 
 
 class Watcher:
@@ -34,13 +35,16 @@ class Watcher:
         run_round: Callable[[Callable[[], bool]], None],
         interval: float,
         say: Callable[[str], None],
+        relevant: Callable[[str], bool] = lambda app: True,
     ) -> None:
         self.connect = connect
+        self.relevant = relevant
         self.run_round = run_round
         self.interval = interval
         self.say = say
         self.wake: queue.Queue[str] = queue.Queue()
         self.stopping = threading.Event()
+        self.stop_reason = ""
         self._stream: EventStream | None = None
 
     def loop(self) -> None:
@@ -50,7 +54,7 @@ class Watcher:
             self._round()
             self._drain()  # events from our own round: that round already saw their effects
             self._sleep()
-        self.say("stopped")
+        self.say(f"{self.stop_reason}: stopped after the current action; the lock is released")
 
     def _round(self) -> None:
         try:
@@ -59,15 +63,22 @@ class Watcher:
             self.say(f"round failed (exit {int(exc.exit_code)}): {exc}")
 
     def _sleep(self) -> None:
-        try:
-            reason = self.wake.get(timeout=self.interval)
-        except queue.Empty:
+        """Until the interval is over, an event arrives, or we are asked to stop."""
+        deadline = time.monotonic() + self.interval
+        while not self.stopping.is_set():
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return
+            try:
+                # Short waits: the signal handler only sets a flag (touching the queue from a
+                # handler could deadlock on the queue's own lock), so the flag is polled.
+                reason = self.wake.get(timeout=min(POLL_S, left))
+            except queue.Empty:
+                continue
+            time.sleep(DEBOUNCE_S)
+            self._drain()
+            self.say(f"woken by {reason}")
             return
-        if reason == "stop":
-            return
-        time.sleep(DEBOUNCE_S)
-        self._drain()
-        self.say(f"woken by {reason}")
 
     def _drain(self) -> None:
         while not self.wake.empty():
@@ -89,15 +100,14 @@ class Watcher:
             if self.stopping.is_set():
                 return
             app = event.labels.get(L.APP, event.name)
-            self.wake.put(f"{event.action.split(':')[0]} of {app}")
+            if self.relevant(app):
+                self.wake.put(f"{event.action.split(':')[0]} of {app}")
 
     def _handle_signals(self) -> None:
+        # Only flags here: printing from a signal handler can re-enter a half-done write.
         def stop(signum: int, frame: FrameType | None) -> None:
-            self.say(f"{signal.Signals(signum).name}: finishing the current action, then stopping")
+            self.stop_reason = signal.Signals(signum).name
             self.stopping.set()
-            self.wake.put("stop")
-            if self._stream is not None:
-                self._stream.close()
 
         signal.signal(signal.SIGTERM, stop)
         signal.signal(signal.SIGINT, stop)

@@ -7,6 +7,7 @@ mails nothing); every change and every failure is printed, logged and counted in
 from __future__ import annotations
 
 import json
+import sys
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -20,6 +21,7 @@ if TYPE_CHECKING:
     from rich.text import Text
 
     from orchestrate.run import RunResult
+    from orchestrate.service import Planned
 
 
 class Output:
@@ -34,12 +36,15 @@ class Output:
     def line(self, text: Text | str, *, problem: bool = False) -> None:
         """Problems go to stderr: what cron mails, once stdout is sent to /dev/null."""
         if not self.json_lines:
-            (self.err if problem else self.out).print(text)
+            target = self.err if problem else self.out
+            target.print(text)
+            target.file.flush()  # watch mode runs for days under a service manager: line by line
         self._log(str(text) if isinstance(text, str) else text.plain)
 
     def record(self, body: dict[str, Any]) -> None:
         if self.json_lines:
             click.echo(json.dumps(body, default=str))
+            sys.stdout.flush()
         self._log(json.dumps(body, default=str) if self.log_file and self.json_lines else "")
 
     def _log(self, text: str) -> None:
@@ -95,25 +100,29 @@ def reconcile(
     options = Options(health_timeout=duration(health_timeout), settle_seconds=duration(settle) or 0.0)
     policy = run.Policy(max_recreates=max_recreates, prune=prune, max_rounds=max_rounds)
 
+    watched: set[str] = set()  # the apps of the last loaded specs: only their events wake --watch
+
     def one_run(should_stop: Any = lambda: False) -> RunResult:
         desired = load_specs(ctx, paths)
-        steps: list[Text] = []
+        watched.clear()
+        watched.update(a.name for a in desired)
         result = run.apply(
             lambda: engine_for(ctx),
             desired,
             state_dir=state_dir_of(ctx),
             options=options,
             policy=policy,
-            report=lambda app, step, seconds: steps.append(_step_line(app, step, seconds)),
+            report=lambda app, step, seconds: out.line(_step_line(app, step, seconds)),
+            on_plan=lambda planned: _show_plan(out, planned),
             should_stop=should_stop,
         )
-        _show(out, result, steps)
+        _show_outcome(out, result)
         if metrics_file:
             _write_metrics(metrics_file, result)
         return result
 
     if mode == "watch":
-        _watch(ctx, one_run, out, duration(interval) or 30.0)
+        _watch(ctx, one_run, out, duration(interval) or 30.0, watched)
         ctx.exit(ExitCode.OK)
     try:
         result = one_run()
@@ -130,18 +139,24 @@ def _step_line(app: str, step: str, seconds: float | None) -> Text:
     return render.step_line(app, step, seconds)
 
 
-def _show(out: Output, result: RunResult, steps: list[Text]) -> None:
-    """Nothing when nothing happened; else the plan, the steps and the outcomes."""
+def _show_plan(out: Output, planned: Planned) -> None:
+    """Nothing when in sync (cron mails nothing); otherwise what is about to be done."""
     from orchestrate import render
 
-    happened = result.planned.plan.changes or result.recovered or result.pruned or result.planned.plan.orphans
+    if not out.json_lines:
+        for line in render.plan_lines(planned.plan):
+            out.line(line, problem=line.plain.startswith("!"))
+
+
+def _show_outcome(out: Output, result: RunResult) -> None:
+    from orchestrate import render
+
     if out.json_lines:
         out.record(_run_json(result))
         return
-    if not happened:
-        return
-    for line in [*render.plan_lines(result.planned.plan), *steps, *render.outcome_lines(result.report)]:
-        out.line(line, problem=line.plain.startswith("!"))
+    if result.planned.plan.changes or result.recovered or result.pruned:
+        for line in render.outcome_lines(result.report):
+            out.line(line, problem=line.plain.startswith("!"))
 
 
 def _run_json(result: RunResult) -> dict[str, Any]:
@@ -198,11 +213,11 @@ def _check(ctx: click.Context, paths: tuple[str, ...], out: Output, metrics_file
     return ExitCode.CHANGES_PENDING if planned.plan.changes else ExitCode.OK
 
 
-def _watch(ctx: click.Context, one_run: Any, out: Output, interval: float) -> None:
+def _watch(ctx: click.Context, one_run: Any, out: Output, interval: float, watched: set[str]) -> None:
     from orchestrate.watch import Watcher
 
     if interval <= 0:
         raise UsageError("--interval must be more than 0")
     say = (lambda text: out.record({"time": time.time(), "event": text})) if out.json_lines else (lambda text: out.line(f"watch: {text}"))
     say(f"watching every {interval:g}s and on container events (SIGTERM stops)")
-    Watcher(connect=lambda: engine_for(ctx), run_round=one_run, interval=interval, say=say).loop()
+    Watcher(connect=lambda: engine_for(ctx), run_round=one_run, interval=interval, say=say, relevant=watched.__contains__).loop()

@@ -7,10 +7,13 @@ end, everything carrying the prefix is removed, and nothing else is touched.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import uuid
@@ -234,3 +237,71 @@ command: ["sh", "-c", "trap 'exit 0' TERM; {command}"]
 restart: unless-stopped
 stop_grace_period: 5s
 {extra}"""
+
+
+class EngineProxy:
+    """A unix socket that forwards to the real engine, and can be cut and restored.
+
+    To the `stateful` under test, cutting it is the engine going away (connections drop, new
+    ones are refused); nothing is mocked and the real engine keeps serving the other tests.
+    """
+
+    def __init__(self, path: Path, target: str = "/var/run/docker.sock") -> None:
+        self.path, self.target = path, target
+        self._server: socket.socket | None = None
+        self._open: list[socket.socket] = []
+
+    @property
+    def url(self) -> str:
+        return f"unix://{self.path}"
+
+    def start(self) -> None:
+        self.path.unlink(missing_ok=True)
+        server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        server.bind(str(self.path))
+        server.listen(64)
+        self._server = server
+        threading.Thread(target=self._accept, args=(server,), daemon=True).start()
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.close()
+            self._server = None
+        for sock in self._open:
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
+            sock.close()
+        self._open.clear()
+        self.path.unlink(missing_ok=True)
+
+    def _accept(self, server: socket.socket) -> None:
+        while True:
+            try:
+                client, _ = server.accept()
+            except OSError:
+                return
+            upstream = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            upstream.connect(self.target)
+            self._open += [client, upstream]
+            for a, b in ((client, upstream), (upstream, client)):
+                threading.Thread(target=self._pipe, args=(a, b), daemon=True).start()
+
+    @staticmethod
+    def _pipe(source: socket.socket, sink: socket.socket) -> None:
+        try:
+            while data := source.recv(65536):
+                sink.sendall(data)
+        except OSError:
+            pass
+        with contextlib.suppress(OSError):
+            sink.shutdown(socket.SHUT_WR)
+
+
+@pytest.fixture
+def engine_proxy() -> Iterator[EngineProxy]:
+    short = Path(tempfile.mkdtemp(prefix="stp"))  # unix socket paths must stay under 108 bytes
+    proxy = EngineProxy(short / "engine.sock")
+    proxy.start()
+    yield proxy
+    proxy.stop()
+    short.rmdir()
