@@ -9,12 +9,13 @@ What is measured, for each N in --apps:
    cannot belong to both.
 2. Both sets are created once (`stateful apply --settle 0s DIR`, `docker-compose up -d`) and those
    one-time create times are printed.
-3. The no-op run is then timed --repeat times each, as a user runs it: a whole CLI process, wall
-   clock, start-up included. For stateful that is `stateful reconcile --once DIR` when the CLI has
+3. The no-op run is then timed --repeat times each, the two tools alternating (same engine load),
+   as a user runs it: a whole CLI process, wall clock, start-up included. For stateful that is `stateful reconcile --once DIR` when the CLI has
    that command, else `stateful apply DIR`. Before timing, one run with `--output json` checks that
    the no-op really is one (`result.engine_mutations == 0`); a WARNING line is printed if not.
 4. `stateful --help` (median of 15) against a 120 ms target, and the 5 costliest imports
    (cumulative) of `import orchestrate.cli` from `python -X importtime`, to guide start-up work.
+   With --profile: the imports and a cProfile of one stateful no-op at the largest N.
 
 How to read it: the table per N gives median/min/max seconds; the ratio is the stateful median over
 the Compose median, with the targets (<= 1.5x at 100 apps, <= 1.0x at 300 apps). Numbers only: the
@@ -49,7 +50,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-REPO = Path(__file__).resolve().parent.parent
 IMAGE = os.environ.get("STATEFUL_BUSYBOX_IMAGE", "stateful-test/busybox:latest")
 COMMAND = ["sh", "-c", "trap 'exit 0' TERM; while :; do sleep 1; done"]
 HELP_RUNS = 15
