@@ -13,10 +13,16 @@ import shlex
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from orchestrate.errors import SpecError, SpecProblem
-from orchestrate.spec.loader import SourcedApp
-from orchestrate.spec.models import PORT_SPEC, App, NetworkRef, Volume
+from orchestrate.spec.ports import PORT_SPEC
+
+if TYPE_CHECKING:
+    # Only types: the pydantic and YAML machinery loads when specs are parsed, not when a cached
+    # desired state is used.
+    from orchestrate.spec.loader import SourcedApp
+    from orchestrate.spec.models import App, NetworkRef, Volume
 
 DEFAULT_NETWORK = "bridge"
 SECRETS_DIR = "/run/secrets"
@@ -118,6 +124,7 @@ class DesiredApp:
     spec_file: str
     secret_env_keys: tuple[str, ...] = ()
     secrets_hash: str = ""  # digest of the secret files' contents; "" when there are none
+    inputs: tuple[str, ...] = field(default=(), compare=False)  # files read besides the spec (env files, secrets)
     spec_hash: str = field(default="", compare=False)
 
 
@@ -173,6 +180,7 @@ def _desired(item: SourcedApp, every: dict[str, SourcedApp]) -> DesiredApp:
         spec_file=str(item.file),
         secret_env_keys=tuple(sorted(k for k in {**item.env_from_files, **app.env} if looks_secret(k))),
         secrets_hash=_digest_of(item.secret_digests),
+        inputs=tuple(str((base / f).resolve()) for f in [*app.env_file, *(s.file for s in app.secrets.values())]),
     )
     return _with_hash(desired, item.secret_digests)
 
@@ -317,6 +325,7 @@ def _with_hash(app: DesiredApp, secret_digests: object) -> DesiredApp:
     body = asdict(app)
     body.pop("spec_hash")
     body.pop("spec_file")
+    body.pop("inputs")
     body["secrets"] = secret_digests
     digest = hashlib.sha256(json.dumps(body, sort_keys=True, default=str).encode()).hexdigest()
     return DesiredApp(**{**asdict_shallow(app), "spec_hash": digest[:16]})

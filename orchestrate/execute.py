@@ -12,8 +12,6 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait_exponential
-
 from orchestrate import fault, hostfs
 from orchestrate import labels as L
 from orchestrate.compare import mount_diffs
@@ -32,6 +30,7 @@ Reporter = Callable[[str, str, float | None], None]  # (app, step description, s
 class Options:
     health_timeout: float | None = None  # None: derived from the app's healthcheck
     settle_seconds: float = 5.0  # how long an app without a healthcheck must stay up
+    pull_backoff: float = 1.0  # seconds before the first retry of a transiently failed pull (doubles)
 
 
 @dataclass(frozen=True)
@@ -189,11 +188,13 @@ class Executor:
                 self._pull(action.pull)
 
     def _pull(self, ref: str) -> None:
+        from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait_exponential
+
         try:
             for attempt in Retrying(
                 retry=retry_if_exception_type(TransientEngineError),
                 stop=stop_after_attempt(3),
-                wait=wait_exponential(multiplier=1, max=10),
+                wait=wait_exponential(multiplier=self.options.pull_backoff, max=10),
                 reraise=True,
             ):
                 with attempt:

@@ -8,8 +8,6 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
-from tenacity import RetryError, Retrying, retry_if_result, stop_after_delay, wait_fixed
-
 from orchestrate.engine import Engine
 from orchestrate.observed import ObservedContainer
 
@@ -64,6 +62,8 @@ def wait_healthy(engine: Engine, container_id: str, gate: HealthGate) -> Verdict
         if not container.health and time.monotonic() - started >= gate.settle:
             return Verdict(True)  # no healthcheck: up for the settle period
         return None
+
+    from tenacity import RetryError, Retrying, retry_if_result, stop_after_delay, wait_fixed  # only when waiting
 
     poll = Retrying(
         retry=retry_if_result(lambda v: v is None),

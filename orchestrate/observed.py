@@ -92,6 +92,24 @@ class HostDir:
 
 
 @dataclass(frozen=True)
+class ListedContainer:
+    """What the one container list call tells about any container (no inspect needed)."""
+
+    id: str
+    name: str
+    labels: dict[str, str]
+    state: str
+
+    @property
+    def managed(self) -> bool:
+        return L.is_ours(self.labels)
+
+    @property
+    def app(self) -> str:
+        return self.labels.get(L.APP, "")
+
+
+@dataclass(frozen=True)
 class MountUser:
     """A container (any, ours or not) that mounts a volume or host dir."""
 
@@ -112,13 +130,19 @@ class ObservedState:
     host_dirs: dict[str, HostDir]
     data: dict[str, DataFacts] = field(default_factory=dict)  # by data_key(kind, source)
     mount_users: dict[str, tuple[MountUser, ...]] = field(default_factory=dict)  # by data_key
+    listed: dict[str, ListedContainer] = field(default_factory=dict)  # every container, by name
 
     def app_container(self, app: str) -> ObservedContainer | None:
         """The container holding the app's name (managed or not)."""
         return self.containers.get(app)
 
     def managed(self) -> list[ObservedContainer]:
+        """Managed containers that were inspected (those of the apps asked about)."""
         return [c for c in self.containers.values() if c.managed]
+
+    def managed_listed(self) -> list[ListedContainer]:
+        """Every managed container on the engine, as the list call shows it."""
+        return [c for c in self.listed.values() if c.managed]
 
 
 def container_from_inspect(data: dict[str, Any]) -> ObservedContainer:
@@ -175,6 +199,14 @@ def volume_from_inspect(data: dict[str, Any]) -> ObservedVolume:
         mountpoint=data.get("Mountpoint", ""),
         created_at=data.get("CreatedAt", ""),
     )
+
+
+def listed_from_list(listed: list[dict[str, Any]]) -> dict[str, ListedContainer]:
+    found = {}
+    for item in listed:
+        name = (item.get("Names") or ["/?"])[0].lstrip("/")
+        found[name] = ListedContainer(item["Id"], name, dict(item.get("Labels") or {}), item.get("State", ""))
+    return found
 
 
 def mount_users_from_list(listed: list[dict[str, Any]]) -> dict[str, tuple[MountUser, ...]]:

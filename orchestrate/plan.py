@@ -104,7 +104,7 @@ def make_plan(
     orphans = tuple(
         sorted(
             c.app
-            for c in observed.managed()
+            for c in observed.managed_listed()
             if c.app not in names and c.name == c.app and c.labels.get(L.SPEC_FILE, "") in spec_files
         )
     )

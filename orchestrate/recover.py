@@ -9,13 +9,13 @@ its name back and is started). The new one is always stopped before the old one 
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from orchestrate import fault
 from orchestrate import labels as L
 from orchestrate.engine import Engine
-from orchestrate.observed import ObservedContainer
+from orchestrate.observed import ListedContainer, ObservedContainer
 from orchestrate.state import JournalEntry, Operation, Store
 
 HEALTH_PASSED = "health-passed"
@@ -94,7 +94,14 @@ def _grace(container: ObservedContainer) -> int:
     return container.stop_timeout if container.stop_timeout is not None else 10
 
 
-def recover_open_operations(engine: Engine, store: Store, *, apps: set[str], say: Say) -> list[Resolution]:
+def needs_recovery(store: Store, listed: Mapping[str, ListedContainer], apps: set[str]) -> bool:
+    """Cheap check, from the run's one container list: is there anything to finish or roll back?"""
+    return bool(store.open_operations()) or bool(_temporary_apps(listed, apps))
+
+
+def recover_open_operations(
+    engine: Engine, store: Store, *, apps: set[str], listed: Mapping[str, ListedContainer], say: Say
+) -> list[Resolution]:
     """Resolve every operation a killed run left open, then leftover temporary containers of `apps`.
 
     Leftovers are looked for only among the apps of this run: a recreate of another app may be
@@ -105,35 +112,33 @@ def recover_open_operations(engine: Engine, store: Store, *, apps: set[str], say
         resolution = resolve(engine, op, journal=lambda step, op_id=op.id: store.journal(op_id, step), say=say)
         store.close_operation(op.id, resolution.outcome)
         done.append(resolution)
-    done += _leftovers(engine, apps, say)
-    return done
+    if done:  # what was just resolved changed the containers: list them again
+        listed = engine.snapshot(app_names=[], image_refs=[]).listed
+    return done + [_leftover(engine, app, say) for app in _temporary_apps(listed, apps)]
 
 
-def _leftovers(engine: Engine, only: set[str], say: Say) -> list[Resolution]:
+def _temporary_apps(listed: Mapping[str, ListedContainer], apps: set[str]) -> list[str]:
+    temporary = (L.NEW_SUFFIX, L.OLD_SUFFIX)
+    return sorted({c.app for c in listed.values() if c.managed and c.app in apps and c.name in (c.app + s for s in temporary)})
+
+
+def _leftover(engine: Engine, app: str, say: Say) -> Resolution:
     """Temporary containers with no open journal entry (the state dir was lost, or is another one).
 
     Without a journal, "it is running" stands in for "it passed its health gate".
     """
-    snapshot = engine.snapshot(app_names=[], image_refs=[])
-    containers = snapshot.containers
-    apps = sorted(
-        {c.app for c in containers.values() if c.managed and c.app in only and c.name in (c.app + L.NEW_SUFFIX, c.app + L.OLD_SUFFIX)}
-    )
-    done = []
-    for app in apps:
-        current, old, new = (_ours(containers.get(app + suffix), app) for suffix in ("", L.OLD_SUFFIX, L.NEW_SUFFIX))
-        if old is None:
-            old = current  # killed before the old one was renamed: it still has the app's name
-        elif current is not None:
-            if new is not None:  # a renamed new one and another leftover: the leftover goes first
-                if new.running:
-                    engine.stop(new.id, timeout=_grace(new))
-                engine.remove_container(new.id)
-            new = current
-        passed = (JournalEntry(HEALTH_PASSED, 0.0),) if new is not None and new.running else ()
-        op = Operation(0, app, "recreate", old.id if old else None, new.id if new else None, passed)
-        done.append(resolve(engine, op, say=say))
-    return done
+    current, old, new = (_ours(engine.inspect_container(app + suffix), app) for suffix in ("", L.OLD_SUFFIX, L.NEW_SUFFIX))
+    if old is None:
+        old = current  # killed before the old one was renamed: it still has the app's name
+    elif current is not None:
+        if new is not None:  # a renamed new one and another leftover: the leftover goes first
+            if new.running:
+                engine.stop(new.id, timeout=_grace(new))
+            engine.remove_container(new.id)
+        new = current
+    passed = (JournalEntry(HEALTH_PASSED, 0.0),) if new is not None and new.running else ()
+    op = Operation(0, app, "recreate", old.id if old else None, new.id if new else None, passed)
+    return resolve(engine, op, say=say)
 
 
 def _ours(container: ObservedContainer | None, app: str) -> ObservedContainer | None:

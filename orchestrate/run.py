@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from orchestrate import render, service
+from orchestrate import export, service
 from orchestrate.desired import DesiredApp
 from orchestrate.engine import Engine
 from orchestrate.execute import Executor, Options, Report, Reporter
@@ -22,7 +22,7 @@ from orchestrate.guard import Fingerprints
 from orchestrate.hostfs import data_facts, tree_size
 from orchestrate.observed import Fingerprint, ObservedState, data_key
 from orchestrate.plan import Kind, hold_back_recreates
-from orchestrate.recover import Resolution, recover_open_operations
+from orchestrate.recover import Resolution, needs_recovery, recover_open_operations
 from orchestrate.state import RunLock, Store
 
 REFRESH_SIZE_AFTER_S = 600.0  # a fingerprint's size is re-measured at most this often on quiet runs
@@ -90,11 +90,16 @@ def _locked_run(
 ) -> RunResult:
     started = time.monotonic()
     names = {a.name for a in desired}
-    recovered = recover_open_operations(engine, store, apps=names, say=lambda app, what: report(app, what, None))
-    planned = _plan(engine, store, desired, policy)
+    observed = service.observe(engine, desired)  # one look at the engine serves recovery and plan
+    recovered = []
+    if needs_recovery(store, observed.listed, names):
+        say = lambda app, what: report(app, what, None)  # noqa: E731
+        recovered = recover_open_operations(engine, store, apps=names, listed=observed.listed, say=say)
+        observed = service.observe(engine, desired)
+    planned = _plan(engine, store, desired, policy, observed=observed)
     on_plan(planned)
     run_id = store.begin_run(sorted(names))
-    store.record_plan(run_id, render.plan_json(planned.plan))
+    store.record_plan(run_id, export.plan_json(planned.plan))
     result = RunResult(planned, Report(), recovered)
     current = planned
     while True:
@@ -119,12 +124,15 @@ def _locked_run(
     result.seconds = time.monotonic() - started
     if result.rounds > 1 or engine.mutations:
         result.remaining = _plan(engine, store, desired, policy, done=_recreated(result.report))
-    store.finish_run(run_id, render.report_json(result.report, engine.mutations), int(result.report.exit_code))
+    store.finish_run(run_id, export.report_json(result.report, engine.mutations), int(result.report.exit_code))
     return result
 
 
-def _plan(engine: Engine, store: Store, desired: list[DesiredApp], policy: Policy, *, done: int = 0) -> service.Planned:
-    planned = service.plan(engine, desired, fingerprints=store.fingerprints(), allow_empty=policy.allow_empty)
+def _plan(
+    engine: Engine, store: Store, desired: list[DesiredApp], policy: Policy, *, done: int = 0, observed: ObservedState | None = None
+) -> service.Planned:
+    observed = observed or service.observe(engine, desired)
+    planned = service.plan_observed(desired, observed, fingerprints=store.fingerprints(), allow_empty=policy.allow_empty)
     budget = None if policy.max_recreates is None else max(0, policy.max_recreates - done)
     return replace(planned, plan=hold_back_recreates(planned.plan, budget))
 
@@ -137,7 +145,8 @@ def _prune(engine: Engine, planned: service.Planned, report: Reporter) -> list[s
     """Remove orphan containers (their spec is gone). Their volumes stay: data is never pruned."""
     pruned = []
     for app in planned.plan.orphans:
-        container = planned.observed.containers.get(app)
+        listed = planned.observed.listed.get(app)
+        container = engine.inspect_container(listed.id) if listed is not None else None
         if container is None or not container.managed:
             continue
         if container.running:

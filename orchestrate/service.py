@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -17,7 +18,7 @@ from orchestrate.guard import Fingerprints
 from orchestrate.hostfs import data_facts, observe_dirs
 from orchestrate.observed import ObservedState
 from orchestrate.plan import Plan, make_plan
-from orchestrate.spec.loader import load_specs
+from orchestrate.speccache import load_cached
 from orchestrate.status import StatusRow, status_rows
 
 
@@ -28,9 +29,20 @@ class Planned:
     plan: Plan
 
 
-def load(paths: Iterable[str | Path], environ: Mapping[str, str] | None = None) -> list[DesiredApp]:
-    """Validate specs fully before any engine call (a bad spec touches nothing)."""
-    return build_desired(load_specs(paths, environ))
+def load(paths: Iterable[str | Path], environ: Mapping[str, str] | None = None, *, cache_dir: Path | None = None) -> list[DesiredApp]:
+    """Validate specs fully before any engine call (a bad spec touches nothing).
+
+    With a cache dir, an unchanged spec set is not parsed again (see speccache).
+    """
+    paths = list(paths)
+    env = os.environ if environ is None else environ
+
+    def parse() -> list[DesiredApp]:
+        from orchestrate.spec.loader import load_specs  # YAML and pydantic: only when parsing
+
+        return build_desired(load_specs(paths, env))
+
+    return load_cached(paths, env, cache_dir, parse)
 
 
 def observe(engine: Engine, desired: list[DesiredApp]) -> ObservedState:
@@ -43,6 +55,7 @@ def observe(engine: Engine, desired: list[DesiredApp]) -> ObservedState:
         host_dirs=observe_dirs(d.path for a in desired for d in a.bind_dirs),
         data=data_facts((m for a in desired for m in a.mounts), snapshot.volumes),
         mount_users=snapshot.mount_users,
+        listed=snapshot.listed,
     )
 
 
@@ -53,7 +66,16 @@ def plan(
     fingerprints: Fingerprints | None = None,
     allow_empty: frozenset[str] = frozenset(),
 ) -> Planned:
-    observed = observe(engine, desired)
+    return plan_observed(desired, observe(engine, desired), fingerprints=fingerprints, allow_empty=allow_empty)
+
+
+def plan_observed(
+    desired: list[DesiredApp],
+    observed: ObservedState,
+    *,
+    fingerprints: Fingerprints | None = None,
+    allow_empty: frozenset[str] = frozenset(),
+) -> Planned:
     made = make_plan(
         desired, observed, spec_files=_spec_scope(desired, observed), fingerprints=fingerprints or {}, allow_empty=allow_empty
     )
@@ -62,7 +84,7 @@ def plan(
 
 def _spec_scope(desired: list[DesiredApp], observed: ObservedState) -> frozenset[str]:
     """The spec files this run speaks for: the ones loaded, and every recorded one that is gone."""
-    recorded = {c.labels.get(L.SPEC_FILE, "") for c in observed.managed()} - {""}
+    recorded = {c.labels.get(L.SPEC_FILE, "") for c in observed.managed_listed()} - {""}
     gone = {path for path in recorded if not Path(path).exists()}
     return frozenset({a.spec_file for a in desired} | gone)
 
@@ -74,7 +96,7 @@ def status(engine: Engine, paths: list[str], *, fingerprints: Fingerprints | Non
         unreadable: dict[str, str] = {}
     else:
         snapshot = engine.snapshot(app_names=[], image_refs=[])
-        recorded = sorted({c.labels.get(L.SPEC_FILE, "") for c in snapshot.containers.values() if c.managed} - {""})
+        recorded = sorted({c.labels.get(L.SPEC_FILE, "") for c in snapshot.listed.values() if c.managed} - {""})
         desired, unreadable = _load_what_loads([p for p in recorded if Path(p).is_file()])
     planned = plan(engine, desired, fingerprints=fingerprints)
     rows = status_rows(planned.observed, planned.plan, {a.name for a in desired})

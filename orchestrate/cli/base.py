@@ -89,7 +89,7 @@ def load_specs(ctx: click.Context, paths: tuple[str, ...] | list[str]) -> list[A
         if not Path(ctx.obj["env_file"]).is_file():
             raise UsageError(f"--env-file {ctx.obj['env_file']}: no such file")
         environ.update({k: v or "" for k, v in dotenv_values(ctx.obj["env_file"]).items()})
-    return service.load(paths, environ)
+    return service.load(paths, environ, cache_dir=state_dir_of(ctx))
 
 
 def state_dir_of(ctx: click.Context) -> Path:

@@ -18,13 +18,13 @@ from orchestrate.errors import ExitCode, UsageError
 @click.pass_context
 def diff(ctx: click.Context, paths: tuple[str, ...], output: str) -> None:
     """Show what `apply` would do, field by field. Exit 1 when anything would change."""
-    from orchestrate import render, service
+    from orchestrate import export, render, service
     from orchestrate.run import read_fingerprints
 
     desired = load_specs(ctx, paths)
     planned = service.plan(engine_for(ctx), desired, fingerprints=read_fingerprints(state_dir_of(ctx)))
     if output == "json":
-        click.echo(json.dumps(render.plan_json(planned.plan), indent=2))
+        click.echo(json.dumps(export.plan_json(planned.plan), indent=2))
     else:
         out = console()
         for line in render.plan_lines(planned.plan):
@@ -52,7 +52,7 @@ def apply(
     ctx: click.Context, paths: tuple[str, ...], output: str, health_timeout: str | None, settle: str, allow_empty: tuple[str, ...], wait_lock: str
 ) -> None:
     """Make the engine match the specs: create, start, update or safely recreate apps."""
-    from orchestrate import render, run, service
+    from orchestrate import export, render, run, service
     from orchestrate.execute import Options
 
     options = Options(health_timeout=duration(health_timeout), settle_seconds=duration(settle) or 0.0)
@@ -84,7 +84,7 @@ def apply(
         for line in render.outcome_lines(result.report):
             out.print(line)
     else:
-        body = {"plan": render.plan_json(result.planned.plan), "result": render.report_json(result.report, result.mutations)}
+        body = {"plan": export.plan_json(result.planned.plan), "result": export.report_json(result.report, result.mutations)}
         click.echo(json.dumps(body, indent=2))
     ctx.exit(result.report.exit_code)
 

@@ -6,6 +6,7 @@ mails nothing); every change and every failure is printed, logged and counted in
 
 from __future__ import annotations
 
+import functools
 import json
 import sys
 import time
@@ -18,6 +19,7 @@ from orchestrate.cli.base import OUTPUT, PATHS, cli, console, duration, engine_f
 from orchestrate.errors import ExitCode, LockBusy, UsageError
 
 if TYPE_CHECKING:
+    from rich.console import Console
     from rich.text import Text
 
     from orchestrate.run import RunResult
@@ -29,9 +31,15 @@ class Output:
 
     def __init__(self, *, json_lines: bool, log_file: str | None) -> None:
         self.json_lines = json_lines
-        self.out = console()
-        self.err = console(stderr=True)
         self.log_file = Path(log_file) if log_file else None
+
+    @functools.cached_property
+    def out(self) -> Console:  # made on first use: a quiet run never loads the renderer
+        return console()
+
+    @functools.cached_property
+    def err(self) -> Console:
+        return console(stderr=True)
 
     def line(self, text: Text | str, *, problem: bool = False) -> None:
         """Problems go to stderr: what cron mails, once stdout is sent to /dev/null."""
@@ -160,7 +168,7 @@ def _show_outcome(out: Output, result: RunResult) -> None:
 
 
 def _run_json(result: RunResult) -> dict[str, Any]:
-    from orchestrate import render
+    from orchestrate import export
 
     return {
         "time": time.time(),
@@ -170,20 +178,20 @@ def _run_json(result: RunResult) -> dict[str, Any]:
         "seconds": round(result.seconds, 3),
         "recovered": [{"app": r.app, "outcome": r.outcome} for r in result.recovered],
         "pruned": result.pruned,
-        "plan": render.plan_json(result.planned.plan),
-        "result": render.report_json(result.report, result.mutations),
+        "plan": export.plan_json(result.planned.plan),
+        "result": export.report_json(result.report, result.mutations),
     }
 
 
 def _write_metrics(path: str, result: RunResult) -> None:
-    from orchestrate import render
+    from orchestrate import export
     from orchestrate.hostfs import write_atomically
     from orchestrate.plan import Kind
 
     final = (result.remaining or result.planned).plan
     recreates = sum(1 for o in result.report.outcomes if o.ok and o.kind is Kind.RECREATE)
-    text = render.metrics_text(
-        apps=render.app_states(final, result.report),
+    text = export.metrics_text(
+        apps=export.app_states(final, result.report),
         exit_code=int(result.report.exit_code),
         seconds=result.seconds,
         recreates=recreates,
@@ -193,13 +201,13 @@ def _write_metrics(path: str, result: RunResult) -> None:
 
 
 def _check(ctx: click.Context, paths: tuple[str, ...], out: Output, metrics_file: str | None) -> int:
-    from orchestrate import render, service
+    from orchestrate import export, render, service
     from orchestrate.run import read_fingerprints
 
     desired = load_specs(ctx, paths)
     planned = service.plan(engine_for(ctx), desired, fingerprints=read_fingerprints(state_dir_of(ctx)))
     if out.json_lines:
-        out.record({"time": time.time(), **render.plan_json(planned.plan)})
+        out.record({"time": time.time(), **export.plan_json(planned.plan)})
     else:
         for line in render.plan_lines(planned.plan):
             out.line(line)
@@ -207,8 +215,8 @@ def _check(ctx: click.Context, paths: tuple[str, ...], out: Output, metrics_file
         from orchestrate.execute import Report
         from orchestrate.hostfs import write_atomically
 
-        apps = render.app_states(planned.plan, Report())
-        text = render.metrics_text(apps=apps, exit_code=int(planned.plan.changes), seconds=0.0, recreates=0, finished_at=time.time())
+        apps = export.app_states(planned.plan, Report())
+        text = export.metrics_text(apps=apps, exit_code=int(planned.plan.changes), seconds=0.0, recreates=0, finished_at=time.time())
         write_atomically(metrics_file, text)
     return ExitCode.CHANGES_PENDING if planned.plan.changes else ExitCode.OK
 

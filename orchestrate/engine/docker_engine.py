@@ -29,12 +29,16 @@ from orchestrate.observed import (
     ObservedContainer,
     container_from_inspect,
     image_from_inspect,
+    listed_from_list,
     mount_users_from_list,
     volume_from_inspect,
 )
 
 DEFAULT_ENDPOINT = "unix:///var/run/docker.sock"
 API_TIMEOUT = 120  # seconds; a stop waits for the grace period on top of this
+# Pinned rather than negotiated: negotiation costs a round trip on every run, and 1.41 (engine
+# 20.10) has everything we use; newer engines serve older API versions.
+API_VERSION = os.environ.get("DOCKER_API_VERSION", "1.41")
 
 
 @contextmanager
@@ -79,7 +83,7 @@ class DockerEngine:
         self.mutations = 0
         with translated(self.endpoint, "connect"):
             try:
-                self.api = docker.APIClient(base_url=self.endpoint, version="auto", timeout=API_TIMEOUT)
+                self.api = docker.APIClient(base_url=self.endpoint, version=API_VERSION, timeout=API_TIMEOUT)
             except docker.errors.DockerException as exc:
                 raise EngineUnreachable(self.endpoint, _short(exc)) from None
 
@@ -92,7 +96,7 @@ class DockerEngine:
             volumes = self.api.volumes().get("Volumes") or []
             networks = frozenset(n["Name"] for n in self.api.networks())
         wanted = [c["Id"] for c in listed if _relevant(c, names)]
-        with ThreadPoolExecutor(max_workers=8) as pool:
+        with ThreadPoolExecutor(max_workers=16) as pool:
             inspected = [c for c in pool.map(self.inspect_container, wanted) if c is not None]
             refs = set(image_refs) | {c.image_id for c in inspected}
             images = {ref: img for ref, img in zip(refs, pool.map(self.inspect_image, refs), strict=False) if img is not None}
@@ -102,6 +106,7 @@ class DockerEngine:
             networks=networks,
             images=images,
             mount_users=mount_users_from_list(listed),
+            listed=listed_from_list(listed),
         )
 
     def inspect_container(self, ref: str) -> ObservedContainer | None:
@@ -247,10 +252,12 @@ class DockerEventStream:
 
 
 def _relevant(listed: dict[str, Any], app_names: set[str]) -> bool:
-    if L.is_ours(listed.get("Labels")):
-        return True
+    """The containers worth an inspect: those holding an app's name or a temporary one of it."""
     names = {n.lstrip("/") for n in listed.get("Names") or ()}
-    return bool(names & app_names)
+    if names & app_names:
+        return True
+    app = (listed.get("Labels") or {}).get(L.APP, "")
+    return app in app_names and L.is_ours(listed.get("Labels"))
 
 
 def _docker_mount(mount: Mount) -> DockerMount:

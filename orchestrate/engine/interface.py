@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from orchestrate.desired import DesiredApp, VolumeSpec
-from orchestrate.observed import ImageDefaults, MountUser, ObservedContainer, ObservedVolume
+from orchestrate.observed import ImageDefaults, ListedContainer, MountUser, ObservedContainer, ObservedVolume
 
 
 @dataclass(frozen=True)
@@ -19,6 +19,7 @@ class Snapshot:
     networks: frozenset[str]
     images: dict[str, ImageDefaults]
     mount_users: dict[str, tuple[MountUser, ...]] = field(default_factory=dict)
+    listed: dict[str, ListedContainer] = field(default_factory=dict)  # every container, from one list call
 
 
 @dataclass(frozen=True)
@@ -41,7 +42,9 @@ class Engine(Protocol):
     endpoint: str
     mutations: int  # mutating calls made through this engine (a no-op apply makes none)
 
-    def snapshot(self, *, app_names: Iterable[str], image_refs: Iterable[str]) -> Snapshot: ...
+    def snapshot(self, *, app_names: Iterable[str], image_refs: Iterable[str]) -> Snapshot:
+        """List everything once; inspect only the containers of `app_names` (and their temporary ones)."""
+        ...
 
     def inspect_container(self, ref: str) -> ObservedContainer | None: ...
 

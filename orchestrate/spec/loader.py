@@ -22,11 +22,10 @@ from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import MarkedYAMLError
 
 from orchestrate.errors import SpecError, SpecProblem
+from orchestrate.spec.files import spec_files
 from orchestrate.spec.interpolate import InterpolationError, interpolate
 from orchestrate.spec.locate import Locator
 from orchestrate.spec.models import App
-
-SPEC_SUFFIXES = (".yaml", ".yml")
 
 
 @dataclass(frozen=True)
@@ -42,24 +41,6 @@ class SourcedApp:
     @property
     def base_dir(self) -> Path:
         return self.file.parent
-
-
-def spec_files(paths: Iterable[str | Path]) -> tuple[list[Path], list[SpecProblem]]:
-    """Expand files and directories (every *.yaml / *.yml, not recursive) into spec files."""
-    files: list[Path] = []
-    problems: list[SpecProblem] = []
-    for raw in paths:
-        path = Path(raw)
-        if path.is_dir():
-            found = sorted(p for p in path.iterdir() if p.suffix in SPEC_SUFFIXES and p.is_file())
-            if not found:
-                problems.append(SpecProblem(str(path), 0, 0, "", "no *.yaml or *.yml spec files in this directory"))
-            files.extend(found)
-        elif path.is_file():
-            files.append(path)
-        else:
-            problems.append(SpecProblem(str(path), 0, 0, "", "no such file or directory"))
-    return files, problems
 
 
 def load_specs(paths: Iterable[str | Path], environ: Mapping[str, str] | None = None) -> list[SourcedApp]:

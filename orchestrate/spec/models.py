@@ -12,15 +12,12 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
 from ruamel.yaml.scalarint import OctalInt
 
+from orchestrate.spec.ports import check_port
 from orchestrate.spec.units import parse_duration, parse_size
 
 APP_NAME = re.compile(r"^[a-z0-9][a-z0-9_.-]*$")
 VOLUME_NAME = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9_.-]+$")
 ENV_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]*$")
-PORT_SPEC = re.compile(
-    r"^(?:(?:(?P<ip>\[[0-9a-fA-F:]+\]|[0-9.]+):)?(?P<host>\d+)?:)?(?P<container>\d+)(?:/(?P<proto>tcp|udp|sctp))?$"
-)
-
 
 def _scalar_to_str(value: object) -> object:
     """Env and label values: YAML gives ints, floats and bools; Docker wants strings."""
@@ -226,14 +223,3 @@ class App(Strict):
         if duplicates:
             raise ValueError(f"two volumes mount onto {', '.join(duplicates)}")
         return self
-
-
-def check_port(text: str) -> None:
-    """Raise ValueError unless `text` is `[ip:][host:]container[/proto]` with ports in 1..65535."""
-    match = PORT_SPEC.match(text)
-    if not match:
-        raise ValueError(f"{text!r} is not a port mapping (expected [ip:][host:]container[/tcp|udp])")
-    for group in ("host", "container"):
-        port = match.group(group)
-        if port is not None and not 1 <= int(port) <= 65535:
-            raise ValueError(f"{text!r}: port {port} is out of range 1-65535")

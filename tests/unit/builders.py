@@ -15,7 +15,7 @@ from typing import Any
 
 from orchestrate import labels as L
 from orchestrate.desired import DesiredApp
-from orchestrate.observed import HostDir, ImageDefaults, ObservedContainer, ObservedMount, ObservedState, ObservedVolume
+from orchestrate.observed import HostDir, ImageDefaults, ListedContainer, ObservedContainer, ObservedMount, ObservedState, ObservedVolume
 from orchestrate.service import load
 
 MARIADB_ID = "sha256:" + "a" * 64
@@ -137,4 +137,5 @@ def state(
         networks=frozenset(networks),
         images={**by_ref, **{img.id: img for img in by_ref.values()}},
         host_dirs={d.path: d for d in host_dirs},
+        listed={c.name: ListedContainer(c.id, c.name, c.labels, c.status) for c in containers},
     )

@@ -14,7 +14,7 @@ from orchestrate import labels as L
 from orchestrate.desired import DesiredApp, VolumeSpec
 from orchestrate.engine.interface import EngineEvent, Snapshot
 from orchestrate.errors import EngineError, NotFoundError, StatefulError
-from orchestrate.observed import ImageDefaults, ObservedContainer, ObservedVolume
+from orchestrate.observed import ImageDefaults, ListedContainer, ObservedContainer, ObservedVolume
 from tests.unit.builders import container_for
 
 
@@ -83,7 +83,10 @@ class FakeEngine:
         # Like the Docker engine: the images asked for, and those the containers run, by id.
         images = {ref: img for ref in image_refs if (img := self.images.get(ref))}
         images.update({c.image.id: c.image for c in self.containers.values()})
-        return Snapshot(containers={c.name: c for c in observed}, volumes=dict(self.volumes), networks=frozenset(self.networks), images=images)
+        listed = {c.name: ListedContainer(c.id, c.name, c.labels, c.status) for c in observed}
+        return Snapshot(
+            containers={c.name: c for c in observed}, volumes=dict(self.volumes), networks=frozenset(self.networks), images=images, listed=listed
+        )
 
     def observed(self, name: str) -> ObservedContainer:
         container = self.by_name(name)

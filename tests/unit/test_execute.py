@@ -6,9 +6,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from tenacity import wait_none
 
-from orchestrate import execute, service
+from orchestrate import service
 from orchestrate.desired import DesiredApp
 from orchestrate.errors import EngineError, ExitCode, TransientEngineError
 from orchestrate.execute import Executor, Options, Outcome, Report
@@ -27,7 +26,7 @@ volumes:
 healthcheck: {test: [CMD, healthcheck.sh], interval: 1s, retries: 3}
 """
 CHANGED = SPEC.replace("MARIADB_DATABASE: demo", "MARIADB_DATABASE: shop")
-OPTIONS = Options(health_timeout=5.0, settle_seconds=0.0)
+OPTIONS = Options(health_timeout=5.0, settle_seconds=0.0, pull_backoff=0.0)
 ROLLED_BACK = "\nrolled back: the previous container runs again on the same volumes"
 
 
@@ -209,7 +208,6 @@ def test_failed_pull_leaves_the_old_container_untouched(tmp_path: Path) -> None:
 def test_transient_pull_errors_are_retried(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, transient_errors: int, pulls: int, ok: bool
 ) -> None:
-    monkeypatch.setattr(execute, "wait_exponential", lambda **_: wait_none())
     engine = _engine(tmp_path, running=_load(tmp_path, "old", SPEC))
     engine.pull_errors.extend(TransientEngineError("pull mariadb:11.8: 503 Service Unavailable") for _ in range(transient_errors))
     engine.pulled_images["mariadb:11.8"] = MARIADB

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from orchestrate import render
+from orchestrate import export, render
 from orchestrate.compare import Effect, FieldDiff, Sides, compare
 from orchestrate.observed import container_from_inspect, image_from_inspect
 from orchestrate.plan import make_plan
@@ -371,7 +371,7 @@ def test_secret_env_values_are_redacted_in_plan_lines(tmp_path: Path) -> None:
         "~ mysql recreate: env.API_TOKEN: (unset) -> ***",
         "~ mysql recreate: env.MARIADB_ROOT_PASSWORD: *** -> ***",
     ]
-    assert [(d["field"], d["old"], d["new"]) for d in render.plan_json(plan)["apps"][0]["diffs"]] == [
+    assert [(d["field"], d["old"], d["new"]) for d in export.plan_json(plan)["apps"][0]["diffs"]] == [
         ("env.API_TOKEN", None, "***"),
         ("env.MARIADB_ROOT_PASSWORD", "***", "***"),
     ]

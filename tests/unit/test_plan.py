@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from orchestrate import render
+from orchestrate import export, render
 from orchestrate.desired import DesiredApp
 from orchestrate.errors import ExitCode
 from orchestrate.observed import HostDir, ImageDefaults, ObservedState, volume_from_inspect
@@ -339,7 +339,7 @@ def test_update_action_diff_is_an_update_effect(tmp_path: Path) -> None:
 
 def test_plan_json_for_a_refusal_has_its_exit_code(tmp_path: Path) -> None:
     plan = _plan(tmp_path, MYSQL, lambda apps: state(containers=[foreign_container("mysql")], volumes=[DATA], images=IMAGES))
-    assert render.plan_json(plan) == {
+    assert export.plan_json(plan) == {
         "changes": True,
         "apps": [
             {
