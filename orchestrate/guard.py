@@ -75,8 +75,11 @@ def foreign_writer_problems(app: DesiredApp, users: Mapping[str, tuple[MountUser
         if not mount.holds_data or mount.read_only or mount.owner_app != app.name or mount.key in app.shared_keys:
             continue
         key = data_key(mount.kind, mount.source)
+        # The container holding the app's name is the one a recreate (or an adopt) stops first.
         others = [
-            u for u in users.get(key, ()) if u.running and u.writable and u.app != app.name and u.app not in borrowers.get(key, set())
+            u
+            for u in users.get(key, ())
+            if u.running and u.writable and u.app != app.name and u.container != app.name and u.app not in borrowers.get(key, set())
         ]
         if others:
             names = ", ".join(f"{u.container}" + ("" if u.app else " (not managed by stateful)") for u in others)

@@ -80,6 +80,7 @@ def make_plan(
     spec_files: frozenset[str] = frozenset(),
     fingerprints: Fingerprints | None = None,
     allow_empty: frozenset[str] = frozenset(),
+    adopt: frozenset[str] = frozenset(),
 ) -> Plan:
     """One action per app, in the order given (dependency order).
 
@@ -89,7 +90,7 @@ def make_plan(
     `fingerprints` (from the state store) feed the data guard; `allow_empty` lists the
     `app/key` volumes the operator allows to start empty or changed.
     """
-    context = Context(observed, fingerprints or {}, allow_empty, borrowers_of(desired))
+    context = Context(observed, fingerprints or {}, allow_empty, borrowers_of(desired), adopt)
     pending_networks: set[str] = set()
     actions = []
     for app in desired:
@@ -117,6 +118,7 @@ class Context:
     fingerprints: Fingerprints
     allow_empty: frozenset[str]
     borrowers: dict[str, set[str]]
+    adopt: frozenset[str] = frozenset()  # apps whose unmanaged container may be replaced (`stateful adopt`)
 
 
 def plan_app(app: DesiredApp, context: Context) -> AppAction:
@@ -133,6 +135,11 @@ def plan_app(app: DesiredApp, context: Context) -> AppAction:
 def _plan_app(app: DesiredApp, context: Context) -> AppAction:
     observed = context.observed
     container = observed.app_container(app.name)
+    if container is not None and not container.managed and app.name in context.adopt:
+        image = observed.images.get(app.image)
+        adopted = _plan_existing(app, container, context, image, _resources(app, observed))
+        note = "adopt: replace the unmanaged container by a managed one on the same volumes"
+        return replace(adopted, kind=Kind.RECREATE, notes=(note, *adopted.notes))
     if container is not None and not container.managed:
         return _blocked(
             app.name,

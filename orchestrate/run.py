@@ -36,6 +36,7 @@ class Policy:
     max_recreates: int | None = None  # unattended runs cap their blast radius
     prune: bool = False  # remove orphan containers (never volumes)
     max_rounds: int = 1  # reconcile: observe-plan-execute again while drift remains
+    adopt: frozenset[str] = frozenset()  # apps whose unmanaged container this run may replace
 
 
 @dataclass
@@ -132,7 +133,9 @@ def _plan(
     engine: Engine, store: Store, desired: list[DesiredApp], policy: Policy, *, done: int = 0, observed: ObservedState | None = None
 ) -> service.Planned:
     observed = observed or service.observe(engine, desired)
-    planned = service.plan_observed(desired, observed, fingerprints=store.fingerprints(), allow_empty=policy.allow_empty)
+    planned = service.plan_observed(
+        desired, observed, fingerprints=store.fingerprints(), allow_empty=policy.allow_empty, adopt=policy.adopt
+    )
     budget = None if policy.max_recreates is None else max(0, policy.max_recreates - done)
     return replace(planned, plan=hold_back_recreates(planned.plan, budget))
 

@@ -75,10 +75,10 @@ def plan_observed(
     *,
     fingerprints: Fingerprints | None = None,
     allow_empty: frozenset[str] = frozenset(),
+    adopt: frozenset[str] = frozenset(),
 ) -> Planned:
-    made = make_plan(
-        desired, observed, spec_files=_spec_scope(desired, observed), fingerprints=fingerprints or {}, allow_empty=allow_empty
-    )
+    scope = _spec_scope(desired, observed)
+    made = make_plan(desired, observed, spec_files=scope, fingerprints=fingerprints or {}, allow_empty=allow_empty, adopt=adopt)
     return Planned(desired, observed, made)
 
 

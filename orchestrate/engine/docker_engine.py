@@ -123,6 +123,14 @@ class DockerEngine:
         except NotFoundError:
             return None
 
+    def raw_inspect(self, kind: str, ref: str) -> dict[str, Any] | None:
+        call = {"container": self.api.inspect_container, "image": self.api.inspect_image}[kind]
+        try:
+            with translated(self.endpoint, f"inspect {kind} {ref}"):
+                return dict(call(ref))
+        except NotFoundError:
+            return None
+
     def logs_tail(self, container_id: str, lines: int = 20) -> str:
         try:
             with translated(self.endpoint, "logs"):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, Protocol
 
 from orchestrate.desired import DesiredApp, VolumeSpec
 from orchestrate.observed import ImageDefaults, ListedContainer, MountUser, ObservedContainer, ObservedVolume
@@ -49,6 +49,10 @@ class Engine(Protocol):
     def inspect_container(self, ref: str) -> ObservedContainer | None: ...
 
     def inspect_image(self, ref: str) -> ImageDefaults | None: ...
+
+    def raw_inspect(self, kind: str, ref: str) -> dict[str, Any] | None:
+        """The engine's own inspect document of a container or image (for capture); None if absent."""
+        ...
 
     def pull(self, ref: str) -> ImageDefaults: ...
 
