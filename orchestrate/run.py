@@ -25,7 +25,6 @@ from orchestrate.plan import Kind, hold_back_recreates
 from orchestrate.recover import Resolution, needs_recovery, recover_open_operations
 from orchestrate.state import RunLock, Store
 
-REFRESH_SIZE_AFTER_S = 600.0  # a fingerprint's size is re-measured at most this often on quiet runs
 
 
 @dataclass(frozen=True)
@@ -99,8 +98,12 @@ def _locked_run(
         observed = service.observe(engine, desired)
     planned = _plan(engine, store, desired, policy, observed=observed)
     on_plan(planned)
-    run_id = store.begin_run(sorted(names))
-    store.record_plan(run_id, export.plan_json(planned.plan))
+    quiet = not (planned.plan.changes or recovered or (policy.prune and planned.plan.orphans))
+    # A run that finds nothing to do leaves no history row: cron's every-minute runs would bury
+    # the ones that did something.
+    run_id = 0 if quiet else store.begin_run(sorted(names))
+    if run_id:
+        store.record_plan(run_id, export.plan_json(planned.plan))
     result = RunResult(planned, Report(), recovered)
     current = planned
     while True:
@@ -125,7 +128,8 @@ def _locked_run(
     result.seconds = time.monotonic() - started
     if result.rounds > 1 or engine.mutations:
         result.remaining = _plan(engine, store, desired, policy, done=_recreated(result.report))
-    store.finish_run(run_id, export.report_json(result.report, engine.mutations), int(result.report.exit_code))
+    if run_id:
+        store.finish_run(run_id, export.report_json(result.report, engine.mutations), int(result.report.exit_code))
     return result
 
 
@@ -188,8 +192,9 @@ def _fingerprint(app: str, key: str, kind: str, source: str, identity: str, entr
 def _worth_writing(old: Fingerprint | None, new: Fingerprint, changed: bool) -> bool:
     if old is None or changed:
         return True
-    moved = (old.kind, old.source, old.identity, old.held_data) != (new.kind, new.source, new.identity, new.held_data)
-    return moved or new.recorded_at - old.recorded_at > REFRESH_SIZE_AFTER_S
+    # Quiet runs write nothing unless the data's place or identity moved: measuring a large
+    # datadir's size every minute from cron would cost more than the run itself.
+    return (old.kind, old.source, old.identity, old.held_data) != (new.kind, new.source, new.identity, new.held_data)
 
 
 def _with_size(fp: Fingerprint, observed: ObservedState, kind: str, source: str) -> Fingerprint:

@@ -1,7 +1,8 @@
 """The Docker implementation of the engine interface (docker SDK, low-level API).
 
 Observation is cheap on purpose: one list call each for containers, volumes and networks, then
-inspects only of the containers and images that matter, side by side. SDK exceptions never leave
+inspects only of the containers and images that matter, side by side; on a local socket it reads
+through UnixReader, so a run that changes nothing never loads the SDK. SDK exceptions never leave
 this module: callers see EngineUnreachable, TransientEngineError, NotFoundError or EngineError.
 """
 
@@ -12,17 +13,13 @@ import uuid
 from collections.abc import Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
-from typing import Any
-
-import docker
-import docker.errors
-import requests.exceptions
-from docker.types import Healthcheck as DockerHealthcheck
-from docker.types import Mount as DockerMount
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
 
 from orchestrate import labels as L
 from orchestrate.desired import DesiredApp, Mount, VolumeSpec
 from orchestrate.engine.interface import EngineEvent, Snapshot
+from orchestrate.engine.unix_reader import UnixReader
 from orchestrate.errors import EngineError, EngineUnreachable, NotFoundError, TransientEngineError
 from orchestrate.observed import (
     ImageDefaults,
@@ -41,9 +38,18 @@ API_TIMEOUT = 120  # seconds; a stop waits for the grace period on top of this
 API_VERSION = os.environ.get("DOCKER_API_VERSION", "1.41")
 
 
+if TYPE_CHECKING:
+    import docker
+    from docker.types import Healthcheck as DockerHealthcheck
+    from docker.types import Mount as DockerMount
+
+
 @contextmanager
 def translated(endpoint: str, what: str) -> Iterator[None]:
     """Turn SDK and transport errors into ours, keeping the engine's own message."""
+    import docker.errors  # loaded by then: only SDK calls are translated here
+    import requests.exceptions
+
     try:
         yield
     except docker.errors.NotFound as exc:
@@ -59,11 +65,11 @@ def translated(endpoint: str, what: str) -> Iterator[None]:
         raise EngineError(f"{what}: {exc}") from None
 
 
-def _explain(exc: docker.errors.APIError) -> str:
+def _explain(exc: Any) -> str:
     return str(exc.explanation or exc)
 
 
-def _is_permanent(exc: docker.errors.APIError) -> bool:
+def _is_permanent(exc: Any) -> bool:
     # The engine answers 500 for some errors that will never pass (bad mount source, pull denied).
     text = _explain(exc).lower()
     return any(word in text for word in ("no such", "not found", "invalid", "denied", "does not exist", "pull access"))
@@ -81,20 +87,32 @@ class DockerEngine:
     def __init__(self, endpoint: str | None = None) -> None:
         self.endpoint = endpoint or os.environ.get("DOCKER_HOST") or DEFAULT_ENDPOINT
         self.mutations = 0
+        self.reader = UnixReader(self.endpoint, API_VERSION) if self.endpoint.startswith("unix://") else None
+
+    @cached_property
+    def api(self) -> docker.APIClient:
+        """The SDK client, made on first use (a quiet run on a local socket never needs it)."""
+        import docker
+
         with translated(self.endpoint, "connect"):
             try:
-                self.api = docker.APIClient(base_url=self.endpoint, version=API_VERSION, timeout=API_TIMEOUT)
+                return docker.APIClient(base_url=self.endpoint, version=API_VERSION, timeout=API_TIMEOUT)
             except docker.errors.DockerException as exc:
                 raise EngineUnreachable(self.endpoint, _short(exc)) from None
+
+    def _get(self, path: str, params: dict[str, Any] | None, what: str, sdk_call: Any) -> Any:
+        if self.reader is not None:
+            return self.reader.get(path, params, what=what)
+        with translated(self.endpoint, what):
+            return sdk_call()
 
     # --- observation -------------------------------------------------------------------------
 
     def snapshot(self, *, app_names: Iterable[str], image_refs: Iterable[str]) -> Snapshot:
         names = set(app_names)
-        with translated(self.endpoint, "list containers"):
-            listed = self.api.containers(all=True)
-            volumes = self.api.volumes().get("Volumes") or []
-            networks = frozenset(n["Name"] for n in self.api.networks())
+        listed = self._get("/containers/json", {"all": 1}, "list containers", lambda: self.api.containers(all=True))
+        volumes = self._get("/volumes", None, "list volumes", lambda: self.api.volumes()).get("Volumes") or []
+        networks = frozenset(n["Name"] for n in self._get("/networks", None, "list networks", lambda: self.api.networks()))
         wanted = [c["Id"] for c in listed if _relevant(c, names)]
         with ThreadPoolExecutor(max_workers=16) as pool:
             inspected = [c for c in pool.map(self.inspect_container, wanted) if c is not None]
@@ -110,24 +128,20 @@ class DockerEngine:
         )
 
     def inspect_container(self, ref: str) -> ObservedContainer | None:
-        try:
-            with translated(self.endpoint, f"inspect container {ref}"):
-                return container_from_inspect(self.api.inspect_container(ref))
-        except NotFoundError:
-            return None
+        found = self.raw_inspect("container", ref)
+        return None if found is None else container_from_inspect(found)
 
     def inspect_image(self, ref: str) -> ImageDefaults | None:
-        try:
-            with translated(self.endpoint, f"inspect image {ref}"):
-                return image_from_inspect(self.api.inspect_image(ref))
-        except NotFoundError:
-            return None
+        found = self.raw_inspect("image", ref)
+        return None if found is None else image_from_inspect(found)
 
     def raw_inspect(self, kind: str, ref: str) -> dict[str, Any] | None:
-        call = {"container": self.api.inspect_container, "image": self.api.inspect_image}[kind]
         try:
+            if self.reader is not None:
+                return dict(self.reader.container(ref) if kind == "container" else self.reader.image(ref))
+            call = {"container": lambda: self.api.inspect_container(ref), "image": lambda: self.api.inspect_image(ref)}[kind]
             with translated(self.endpoint, f"inspect {kind} {ref}"):
-                return dict(call(ref))
+                return dict(call())
         except NotFoundError:
             return None
 
@@ -269,6 +283,8 @@ def _relevant(listed: dict[str, Any], app_names: set[str]) -> bool:
 
 
 def _docker_mount(mount: Mount) -> DockerMount:
+    from docker.types import Mount as DockerMount
+
     if mount.kind == "tmpfs":
         return DockerMount(mount.target, None, type="tmpfs", read_only=mount.read_only, tmpfs_size=mount.tmpfs_size, tmpfs_mode=mount.tmpfs_mode)
     return DockerMount(mount.target, mount.source, type=mount.kind, read_only=mount.read_only)
@@ -283,6 +299,8 @@ def _port_bindings(app: DesiredApp) -> dict[str, list[tuple[str, int] | int | No
 
 
 def _docker_healthcheck(app: DesiredApp) -> DockerHealthcheck | None:
+    from docker.types import Healthcheck as DockerHealthcheck
+
     check = app.healthcheck
     if check is None:
         return None
