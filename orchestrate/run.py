@@ -26,7 +26,6 @@ from orchestrate.recover import Resolution, needs_recovery, recover_open_operati
 from orchestrate.state import RunLock, Store
 
 
-
 @dataclass(frozen=True)
 class Policy:
     """What a run may do beyond the plan: overrides, limits and clean-up."""
