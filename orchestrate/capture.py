@@ -62,7 +62,19 @@ def capture(container: Mapping[str, Any], image: Mapping[str, Any], *, borrowed:
         spec["user"] = user
     _labels(result, config, image_config)
     _unsupported(result, config, host, image_config)
+    result.spec = _escape_dollars(spec)
     return result
+
+
+def _escape_dollars(value: Any) -> Any:
+    """Spec values are interpolated when loaded (`${VAR}`, `$VAR`): a literal `$` is written `$$`."""
+    if isinstance(value, str):
+        return value.replace("$", "$$")
+    if isinstance(value, dict):
+        return {k: _escape_dollars(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_escape_dollars(v) for v in value]
+    return value
 
 
 def _app_name(name: str) -> str:

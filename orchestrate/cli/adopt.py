@@ -79,7 +79,10 @@ def adopt(ctx: click.Context, container: str, output: str | None, into: str | No
         raise UsageError(f"{container!r} is not a valid app name; rename the container to {name!r} first (docker rename)")
     spec_file = written[0].spec
     assert spec_file is not None
-    desired = [a for a in load_specs(ctx, [str(spec_file)]) if a.name == name]
+    # Into a spec directory: load all of it, so that references to other apps there (volumes_from,
+    # depends_on) resolve, and the shared-source rule sees every app; only this app is acted on.
+    scope = spec_file.parent if into is not None and spec_file != Path(into) else spec_file
+    desired = [a for a in load_specs(ctx, [str(scope)]) if a.name == name]
     out = console()
     result = run.apply(
         lambda: engine,
@@ -93,3 +96,35 @@ def adopt(ctx: click.Context, container: str, output: str | None, into: str | No
     for line in render.outcome_lines(result.report):
         out.print(line)
     ctx.exit(result.report.exit_code)
+
+
+@cli.command(name="import")
+@click.argument("compose_file", type=click.Path(exists=True, dir_okay=False))
+@click.option("--into", default="specs", show_default=True, type=click.Path(file_okay=False), help="Directory for the specs (one file per app).")
+@click.option("-p", "--project", envvar="COMPOSE_PROJECT_NAME", help="Compose project name (default: the file's name:, else its directory).")
+def import_compose(compose_file: str, into: str, project: str | None) -> None:
+    """Translate a docker-compose file's services into v1 specs, and report what does not translate.
+
+    Named volumes keep their real Docker names (<project>_<volume>), so the specs run on the data
+    compose left. Stop the compose containers first (`docker compose down`, never -v).
+    """
+    from ruamel.yaml import YAML
+
+    from orchestrate import compose_import
+    from orchestrate.spec import writer
+
+    path = Path(compose_file)
+    compose = YAML(typ="safe").load(path.read_text())
+    if not isinstance(compose, dict) or not isinstance(compose.get("services"), dict):
+        raise UsageError(f"{compose_file}: no services: this is not a compose file")
+    name = project or compose_import.project_name(compose, str(path.resolve().parent))
+    translation = compose_import.translate(compose, project=name)
+    target = Path(into)
+    err = console(stderr=True)
+    for spec in translation.specs:
+        notes = [line for line in translation.report if f"service {spec['name']}" in line]
+        done = writer.merge_into(target / f"{spec['name']}.yaml", spec, [f"imported from {path.name} (project {name})", *notes])
+        err.print(f"{done} {target / (spec['name'] + '.yaml')}", markup=False)
+    for line in translation.report:
+        err.print(f"  not translated: {line}" if "not translated" not in line else f"  {line}", markup=False)
+    err.print(f"next: `docker compose -p {name} down` (without -v), then `stateful apply {target}`", markup=False)

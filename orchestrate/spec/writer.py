@@ -50,21 +50,31 @@ def merge_into(path: Path, doc: Mapping[str, Any], comments: list[str]) -> str:
     documents = list(yaml.load_all(path.read_text())) if path.exists() else []
     target = next((d for d in documents if isinstance(d, CommentedMap) and d.get("name") == doc["name"]), None)
     if target is None:
+        path.parent.mkdir(parents=True, exist_ok=True)
         text = path.read_text() if path.exists() else ""
         separator = "" if not text.strip() else ("---\n" if text.endswith("\n") else "\n---\n")
         path.write_text(text + separator + render(doc, comments))
         return "appended"
-    for key, value in doc.items():
-        if key in target and _plain(target[key]) == _plain(value):
-            continue  # unchanged: leave the node (and its formatting) alone
-        target[key] = _commented(value)
-    for key in CONTAINER_FIELDS:
-        if key in target and key not in doc:
-            del target[key]
+    _merge(target, doc, removable=CONTAINER_FIELDS)
     out = io.StringIO()
     yaml.dump_all(documents, out)
     path.write_text(out.getvalue())
     return "updated"
+
+
+def _merge(target: CommentedMap, doc: Mapping[str, Any], *, removable: tuple[str, ...] | None = None) -> None:
+    """Make `target` equal `doc`, touching only what differs: the comments on (and between) the
+    other entries stay, including those inside a mapping of which one entry changed."""
+    for key, value in doc.items():
+        if key in target and _plain(target[key]) == _plain(value):
+            continue  # unchanged: leave the node (and its formatting) alone
+        if key in target and isinstance(target[key], CommentedMap) and isinstance(value, Mapping):
+            _merge(target[key], value)
+        else:
+            target[key] = _commented(value)
+    for key in list(target):
+        if key not in doc and (removable is None or key in removable):
+            del target[key]
 
 
 def write_secrets(path: Path, secrets: Mapping[str, str]) -> None:
