@@ -143,8 +143,9 @@ def _plan_app(app: DesiredApp, context: Context) -> AppAction:
     if container is not None and not container.managed:
         return _blocked(
             app.name,
-            f"container {app.name!r} exists but was not created by stateful; rename it "
-            f"(`docker rename {app.name} {app.name}-old`) and apply again",
+            f"container {app.name!r} exists but was not created by stateful; take it over on its volumes with "
+            f"`stateful adopt {app.name} --into <spec dir>`, or rename it (`docker rename {app.name} {app.name}-old`) "
+            "and apply again",
             ExitCode.APPLY_FAILED,
         )
     if problem := resource_problem(app, observed):

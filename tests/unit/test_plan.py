@@ -129,8 +129,8 @@ CASES: list[tuple[str, str, Observe, list[tuple[str, Kind, ExitCode | None]], li
         lambda apps: state(containers=[foreign_container("mysql")], volumes=[DATA], images=IMAGES),
         [("mysql", Kind.BLOCKED, ExitCode.APPLY_FAILED)],
         [
-            "! mysql blocked: container 'mysql' exists but was not created by stateful; "
-            "rename it (`docker rename mysql mysql-old`) and apply again"
+            "! mysql blocked: container 'mysql' exists but was not created by stateful; take it over on its volumes with "
+            "`stateful adopt mysql --into <spec dir>`, or rename it (`docker rename mysql mysql-old`) and apply again"
         ],
         True,
     ),
@@ -347,7 +347,10 @@ def test_plan_json_for_a_refusal_has_its_exit_code(tmp_path: Path) -> None:
                 "action": "blocked",
                 "diffs": [],
                 "notes": [],
-                "problem": "container 'mysql' exists but was not created by stateful; rename it (`docker rename mysql mysql-old`) and apply again",
+                "problem": (
+                    "container 'mysql' exists but was not created by stateful; take it over on its volumes with "
+                    "`stateful adopt mysql --into <spec dir>`, or rename it (`docker rename mysql mysql-old`) and apply again"
+                ),
                 "exit_code": 4,
                 "pull": None,
                 "create": {"network": None, "volumes": [], "directories": []},
