@@ -19,6 +19,7 @@ from orchestrate.desired import DesiredApp
 from orchestrate.engine import Engine
 from orchestrate.errors import ApplyFailed, ExitCode, StatefulError, TransientEngineError
 from orchestrate.health import HealthGate, wait_healthy
+from orchestrate.migrate import HELPER_IMAGE, Step, check_space, copy_and_verify
 from orchestrate.plan import AppAction, Kind, Plan, uncovered_volumes_problem
 from orchestrate.recover import HEALTH_PASSED, resolve
 from orchestrate.state import JournalEntry, Operation
@@ -71,6 +72,12 @@ class Journal(Protocol):
     def journal(self, operation_id: int, step: str) -> None: ...
 
     def close_operation(self, operation_id: int, state: str) -> None: ...
+
+    def begin_copy(self, app: str, key: str, target: str) -> None: ...
+
+    def end_copy(self, app: str, key: str, target: str) -> None: ...
+
+    def retire(self, app: str, key: str, kind: str, source: str) -> None: ...
 
 
 class JournaledOperation:
@@ -213,6 +220,8 @@ class Executor:
     def _apply(self, action: AppAction, app: DesiredApp) -> None:
         if action.kind in (Kind.CREATE, Kind.RECREATE):
             self._check_image_volumes(app)
+        if action.migrations:
+            self._before_migrations(action, app)
         if action.kind is Kind.CREATE:
             self._create(action, app)
         elif action.kind is Kind.RECREATE:
@@ -237,12 +246,44 @@ class Executor:
             labels[L.SECRETS_HASH] = app.secrets_hash
         return labels
 
+    def _before_migrations(self, action: AppAction, app: DesiredApp) -> None:
+        """Space and the helper image are checked before anything is stopped."""
+        for migration in action.migrations:
+            check_space(migration, migration.target if migration.target_kind == "bind" else None)
+        if self.engine.inspect_image(HELPER_IMAGE) is None:
+            with self._step(app.name, f"pull {HELPER_IMAGE} (copy helper)"):
+                self._pull(HELPER_IMAGE)
+
+    def _migrate(self, action: AppAction, step: Step) -> None:
+        for migration in action.migrations:
+            if self.journal:
+                self.journal.begin_copy(migration.app, migration.key, migration.target)
+            verdict = copy_and_verify(self.engine, migration, step=step)
+            self.report(migration.app, f"{migration.key}: {verdict}", None)
+
+    def _migrated(self, action: AppAction) -> None:
+        """The app is healthy on the new places: the copies are done, the old places retired (kept)."""
+        for migration in action.migrations:
+            if self.journal:
+                self.journal.end_copy(migration.app, migration.key, migration.target)
+                self.journal.retire(migration.app, migration.key, migration.source_kind, migration.source)
+            self.report(migration.app, f"{migration.key}: old copy kept at {migration.source} (retired; see `stateful volumes`)", None)
+
+    @contextmanager
+    def _fault_step(self, app: str, step: str, description: str) -> Iterator[None]:
+        with self._step(app, description):
+            yield
+        fault.after(step)
+
     def _create(self, action: AppAction, app: DesiredApp) -> None:
+        if action.migrations:
+            self._migrate(action, lambda step, description: self._fault_step(app.name, step, description))
         with self._step(app.name, "create container"):
             container_id = self.engine.create_container(app, name=app.name, labels=self._labels(app, action.generation))
         with self._step(app.name, "start"):
             self.engine.start(container_id)
         self._verify_and_gate(app, container_id, app.name)
+        self._migrated(action)
 
     def _start(self, action: AppAction, app: DesiredApp) -> None:
         assert action.container_id is not None
@@ -271,6 +312,7 @@ class Executor:
                 op.record_new(op.new_id)
             with op.step("stop-old", f"stop old container (grace {app.stop_grace_seconds}s)"):
                 self.engine.stop(op.old_id, timeout=app.stop_grace_seconds)
+            self._migrate(action, op.step)
             with op.step("rename-old", "rename old container"):
                 self.engine.rename(op.old_id, app.name + L.OLD_SUFFIX)
             with op.step("rename-new", "rename new container"):
@@ -290,6 +332,7 @@ class Executor:
                 raise ApplyFailed(f"the new container failed: {exc}\nrolled back: the previous container runs again on the same volumes") from None
             raise
         op.close("finished")
+        self._migrated(action)
 
     def _say(self, app: str, what: str) -> None:
         self.report(app, what, None)

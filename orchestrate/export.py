@@ -39,6 +39,7 @@ def _action_json(action: AppAction) -> dict[str, Any]:
         "problem": action.problem.message if action.problem else None,
         "exit_code": int(action.problem.exit_code) if action.problem else None,
         "pull": action.pull,
+        "migrations": [str(m) for m in action.migrations],
         "create": {
             "network": action.create_network,
             "volumes": [v.name for v in action.create_volumes],

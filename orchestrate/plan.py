@@ -15,6 +15,7 @@ from orchestrate.desired import BindDir, DesiredApp, VolumeSpec
 from orchestrate.errors import ExitCode
 from orchestrate.guard import Fingerprints, borrowers_of, data_guard_problems, data_initialised, foreign_writer_problems
 from orchestrate.observed import ImageDefaults, ObservedContainer, ObservedState
+from orchestrate.remap import Migration, migrations_for
 
 BUILTIN_NETWORKS = frozenset({"bridge", "host", "none"})
 
@@ -49,6 +50,7 @@ class AppAction:
     create_network: str | None = None
     container_id: str | None = None
     generation: int = 1
+    migrations: tuple[Migration, ...] = ()  # remaps: data copied to the new source before the start
 
     @property
     def changes(self) -> bool:
@@ -81,6 +83,8 @@ def make_plan(
     fingerprints: Fingerprints | None = None,
     allow_empty: frozenset[str] = frozenset(),
     adopt: frozenset[str] = frozenset(),
+    unfinished_copies: frozenset[tuple[str, str, str]] = frozenset(),
+    force_target: frozenset[str] = frozenset(),
 ) -> Plan:
     """One action per app, in the order given (dependency order).
 
@@ -90,7 +94,7 @@ def make_plan(
     `fingerprints` (from the state store) feed the data guard; `allow_empty` lists the
     `app/key` volumes the operator allows to start empty or changed.
     """
-    context = Context(observed, fingerprints or {}, allow_empty, borrowers_of(desired), adopt)
+    context = Context(observed, fingerprints or {}, allow_empty, borrowers_of(desired), adopt, unfinished_copies, force_target)
     pending_networks: set[str] = set()
     actions = []
     for app in desired:
@@ -119,17 +123,23 @@ class Context:
     allow_empty: frozenset[str]
     borrowers: dict[str, set[str]]
     adopt: frozenset[str] = frozenset()  # apps whose unmanaged container may be replaced (`stateful adopt`)
+    unfinished_copies: frozenset[tuple[str, str, str]] = frozenset()  # (app, key, target) a run began copying
+    force_target: frozenset[str] = frozenset()  # app/key whose remap target may be copied over
 
 
 def plan_app(app: DesiredApp, context: Context) -> AppAction:
     action = _plan_app(app, context)
     if not action.starts_container:
         return action
-    problems = data_guard_problems(app, context.observed.data, context.fingerprints, context.allow_empty)
+    migrations, problems = migrations_for(
+        app, context.observed.data, context.fingerprints, unfinished=context.unfinished_copies, force_target=context.force_target
+    )
+    moving = frozenset(f"{m.app}/{m.key}" for m in migrations)
+    problems += data_guard_problems(app, context.observed.data, context.fingerprints, context.allow_empty | moving)
     problems += foreign_writer_problems(app, context.observed.mount_users, context.borrowers)
     if problems:
         return AppAction(app.name, Kind.BLOCKED, diffs=action.diffs, problem=Problem("\n".join(problems), ExitCode.DATA_GUARD))
-    return action
+    return replace(action, migrations=tuple(migrations)) if migrations else action
 
 
 def _plan_app(app: DesiredApp, context: Context) -> AppAction:

@@ -52,7 +52,8 @@ def plan_lines(plan: Plan, *, verbose: bool = False) -> list[Text]:
 def _action_lines(action: AppAction, *, verbose: bool) -> list[Text]:
     head = f"{SYMBOL[action.kind]} {action.app} {action.kind.value}"
     style = STYLE[action.kind]
-    reasons = [f"create network {action.create_network}"] if action.create_network else []
+    reasons = [str(m) for m in action.migrations]
+    reasons += [f"create network {action.create_network}"] if action.create_network else []
     reasons += [f"create volume {v.name}" for v in action.create_volumes]
     reasons += [f"create directory {d.path}" for d in action.create_dirs]
     if action.pull:

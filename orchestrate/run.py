@@ -35,6 +35,7 @@ class Policy:
     prune: bool = False  # remove orphan containers (never volumes)
     max_rounds: int = 1  # reconcile: observe-plan-execute again while drift remains
     adopt: frozenset[str] = frozenset()  # apps whose unmanaged container this run may replace
+    force_target: frozenset[str] = frozenset()  # app/key whose remap target may be copied over
 
 
 @dataclass
@@ -89,12 +90,12 @@ def _locked_run(
 ) -> RunResult:
     started = time.monotonic()
     names = {a.name for a in desired}
-    observed = service.observe(engine, desired)  # one look at the engine serves recovery and plan
+    observed = service.observe(engine, desired, fingerprints=store.fingerprints())  # serves recovery and plan
     recovered = []
     if needs_recovery(store, observed.listed, names):
         say = lambda app, what: report(app, what, None)  # noqa: E731
         recovered = recover_open_operations(engine, store, apps=names, listed=observed.listed, say=say)
-        observed = service.observe(engine, desired)
+        observed = service.observe(engine, desired, fingerprints=store.fingerprints())
     planned = _plan(engine, store, desired, policy, observed=observed)
     on_plan(planned)
     quiet = not (planned.plan.changes or recovered or (policy.prune and planned.plan.orphans))
@@ -112,7 +113,7 @@ def _locked_run(
         )
         result.report.outcomes.extend(round_report.outcomes)
         result.report.stopped = round_report.stopped
-        observed = current.observed if engine.mutations == 0 else service.observe(engine, desired)
+        observed = current.observed if engine.mutations == 0 else service.observe(engine, desired, fingerprints=store.fingerprints())
         remember_data(store, desired, observed, round_report, current)
         if round_report.exit_code or round_report.stopped or not current.plan.changes or result.rounds >= policy.max_rounds:
             break
@@ -135,9 +136,16 @@ def _locked_run(
 def _plan(
     engine: Engine, store: Store, desired: list[DesiredApp], policy: Policy, *, done: int = 0, observed: ObservedState | None = None
 ) -> service.Planned:
-    observed = observed or service.observe(engine, desired)
+    fingerprints = store.fingerprints()
+    observed = observed or service.observe(engine, desired, fingerprints=fingerprints)
     planned = service.plan_observed(
-        desired, observed, fingerprints=store.fingerprints(), allow_empty=policy.allow_empty, adopt=policy.adopt
+        desired,
+        observed,
+        fingerprints=fingerprints,
+        allow_empty=policy.allow_empty,
+        adopt=policy.adopt,
+        unfinished_copies=store.unfinished_copies(),
+        force_target=policy.force_target,
     )
     budget = None if policy.max_recreates is None else max(0, policy.max_recreates - done)
     return replace(planned, plan=hold_back_recreates(planned.plan, budget))

@@ -11,7 +11,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from orchestrate import labels as L
-from orchestrate.desired import DesiredApp, build_desired
+from orchestrate.desired import DesiredApp, Mount, build_desired
 from orchestrate.engine import Engine
 from orchestrate.errors import SpecError
 from orchestrate.guard import Fingerprints
@@ -45,15 +45,17 @@ def load(paths: Iterable[str | Path], environ: Mapping[str, str] | None = None, 
     return load_cached(paths, env, cache_dir, parse)
 
 
-def observe(engine: Engine, desired: list[DesiredApp]) -> ObservedState:
+def observe(engine: Engine, desired: list[DesiredApp], *, fingerprints: Fingerprints | None = None) -> ObservedState:
+    """One look at the engine and at the data places: the specs' and, for remaps, the remembered ones."""
     snapshot = engine.snapshot(app_names=[a.name for a in desired], image_refs={a.image for a in desired})
+    remembered = [Mount(target="", kind=f.kind, source=f.source, owner_app=f.app, key=f.key) for f in (fingerprints or {}).values()]
     return ObservedState(
         containers=snapshot.containers,
         volumes=snapshot.volumes,
         networks=snapshot.networks,
         images=snapshot.images,
         host_dirs=observe_dirs(d.path for a in desired for d in a.bind_dirs),
-        data=data_facts((m for a in desired for m in a.mounts), snapshot.volumes),
+        data=data_facts([*(m for a in desired for m in a.mounts), *remembered], snapshot.volumes),
         mount_users=snapshot.mount_users,
         listed=snapshot.listed,
     )
@@ -66,7 +68,8 @@ def plan(
     fingerprints: Fingerprints | None = None,
     allow_empty: frozenset[str] = frozenset(),
 ) -> Planned:
-    return plan_observed(desired, observe(engine, desired), fingerprints=fingerprints, allow_empty=allow_empty)
+    observed = observe(engine, desired, fingerprints=fingerprints)
+    return plan_observed(desired, observed, fingerprints=fingerprints, allow_empty=allow_empty)
 
 
 def plan_observed(
@@ -76,9 +79,19 @@ def plan_observed(
     fingerprints: Fingerprints | None = None,
     allow_empty: frozenset[str] = frozenset(),
     adopt: frozenset[str] = frozenset(),
+    unfinished_copies: frozenset[tuple[str, str, str]] = frozenset(),
+    force_target: frozenset[str] = frozenset(),
 ) -> Planned:
-    scope = _spec_scope(desired, observed)
-    made = make_plan(desired, observed, spec_files=scope, fingerprints=fingerprints or {}, allow_empty=allow_empty, adopt=adopt)
+    made = make_plan(
+        desired,
+        observed,
+        spec_files=_spec_scope(desired, observed),
+        fingerprints=fingerprints or {},
+        allow_empty=allow_empty,
+        adopt=adopt,
+        unfinished_copies=unfinished_copies,
+        force_target=force_target,
+    )
     return Planned(desired, observed, made)
 
 

@@ -46,10 +46,23 @@ def diff(ctx: click.Context, paths: tuple[str, ...], output: str) -> None:
     metavar="APP/KEY",
     help="Let the data guard start APP on volume KEY although it is missing, empty or changed (repeatable).",
 )
+@click.option(
+    "--force-target",
+    multiple=True,
+    metavar="APP/KEY",
+    help="Let a remap copy APP's volume KEY onto a target that already holds data (repeatable).",
+)
 @click.option("--wait-lock", default="0", metavar="SECONDS", help="Wait this long for another run to finish instead of exiting 75.")
 @click.pass_context
 def apply(
-    ctx: click.Context, paths: tuple[str, ...], output: str, health_timeout: str | None, settle: str, allow_empty: tuple[str, ...], wait_lock: str
+    ctx: click.Context,
+    paths: tuple[str, ...],
+    output: str,
+    health_timeout: str | None,
+    settle: str,
+    allow_empty: tuple[str, ...],
+    force_target: tuple[str, ...],
+    wait_lock: str,
 ) -> None:
     """Make the engine match the specs: create, start, update or safely recreate apps."""
     from orchestrate import export, render, run, service
@@ -58,6 +71,7 @@ def apply(
     options = Options(health_timeout=duration(health_timeout), settle_seconds=duration(settle) or 0.0)
     desired = load_specs(ctx, paths)
     _check_allowed(allow_empty, desired)
+    _check_allowed(force_target, desired)
     out = console()
     text = output == "text"
 
@@ -75,7 +89,7 @@ def apply(
         desired,
         state_dir=state_dir_of(ctx),
         options=options,
-        policy=run.Policy(allow_empty=frozenset(allow_empty)),
+        policy=run.Policy(allow_empty=frozenset(allow_empty), force_target=frozenset(force_target)),
         wait_lock=duration(wait_lock) or 0.0,
         report=progress,
         on_plan=show_plan,
@@ -93,7 +107,7 @@ def _check_allowed(allowed: tuple[str, ...], desired: list[Any]) -> None:
     keys = {f"{a.name}/{m.key}" for a in desired for m in a.mounts if m.key}
     unknown = [a for a in allowed if a not in keys]
     if unknown:
-        raise UsageError(f"--allow-empty-volume {', '.join(unknown)}: no such APP/KEY in these specs (known: {', '.join(sorted(keys))})")
+        raise UsageError(f"{', '.join(unknown)}: no such APP/KEY in these specs (known: {', '.join(sorted(keys))})")
 
 
 @cli.command()
@@ -190,3 +204,43 @@ def schema() -> None:
     click.echo(json.dumps(App.model_json_schema(by_alias=True), indent=2))
 
 
+
+
+@cli.command()
+@OUTPUT
+@click.pass_context
+def volumes(ctx: click.Context, output: str) -> None:
+    """List the data places stateful knows: in use (with their last fingerprint) and retired copies."""
+    import time
+
+    from orchestrate.state import Store
+
+    store = Store.open(state_dir_of(ctx))
+    try:
+        rows = [
+            {"app": f.app, "key": f.key, "source": f"{f.kind} {f.source}", "state": "in use", "entries": f.entries, "bytes": f.size,
+             "since": f.recorded_at}
+            for f in store.fingerprints().values()
+        ]
+        rows += [
+            {"app": app, "key": key, "source": f"{kind} {source}", "state": "retired", "entries": None, "bytes": None, "since": at}
+            for app, key, kind, source, at in store.retired()
+        ]
+    finally:
+        store.close()
+    rows.sort(key=lambda r: (r["app"], r["key"], r["state"]))
+    if output == "json":
+        click.echo(json.dumps(rows, indent=2))
+        return
+    if not rows:
+        click.echo("no volumes recorded yet (they are fingerprinted after an app's first healthy run)")
+        return
+    from rich.table import Table
+
+    table = Table(show_edge=False, pad_edge=False, box=None, header_style="bold")
+    for column in ("APP", "KEY", "SOURCE", "STATE", "ENTRIES", "BYTES", "SINCE"):
+        table.add_column(column)
+    for r in rows:
+        since = time.strftime("%Y-%m-%d %H:%M", time.localtime(r["since"]))
+        table.add_row(r["app"], r["key"], r["source"], r["state"], str(r["entries"] or "-"), str(r["bytes"] or "-"), since)
+    console().print(table)

@@ -246,6 +246,22 @@ class DockerEngine:
         # v=False: removing a container never removes a volume.
         self._mutate(f"remove container {container_id[:12]}", self.api.remove_container, container_id, v=False, force=True)
 
+    def run_helper(self, image: str, command: list[str], mounts: list[Mount], *, name: str) -> tuple[int, str]:
+        host_config = self.api.create_host_config(mounts=[_docker_mount(m) for m in mounts], network_mode="none")
+        labels = {L.MANAGED: "true", L.APP: name.split(L.RESERVED_INFIX)[0]}
+        created = self._mutate(
+            f"create helper {name}", self.api.create_container, image=image, command=command, name=name, host_config=host_config, labels=labels
+        )
+        helper = str(created["Id"])
+        try:
+            self._mutate(f"start helper {name}", self.api.start, helper)
+            with translated(self.endpoint, f"wait for helper {name}"):
+                status = self.api.wait(helper, timeout=None)
+                output = self.api.logs(helper).decode("utf-8", "replace")
+            return int(status.get("StatusCode", 1)), output
+        finally:
+            self._mutate(f"remove helper {name}", self.api.remove_container, helper, v=False, force=True)
+
     def update_restart(self, container_id: str, *, policy: str, retries: int) -> None:
         self._mutate(
             f"update {container_id[:12]}",

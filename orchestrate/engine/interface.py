@@ -6,7 +6,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from orchestrate.desired import DesiredApp, VolumeSpec
+from orchestrate.desired import DesiredApp, Mount, VolumeSpec
 from orchestrate.observed import ImageDefaults, ListedContainer, MountUser, ObservedContainer, ObservedVolume
 
 
@@ -75,6 +75,10 @@ class Engine(Protocol):
     def update_restart(self, container_id: str, *, policy: str, retries: int) -> None: ...
 
     def logs_tail(self, container_id: str, lines: int = 20) -> str: ...
+
+    def run_helper(self, image: str, command: list[str], mounts: list[Mount], *, name: str) -> tuple[int, str]:
+        """Run a short-lived container to completion (copies, checksums); its exit code and output."""
+        ...
 
     def containers_using_volume(self, name: str) -> list[str]: ...
 

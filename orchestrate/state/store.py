@@ -32,6 +32,12 @@ CREATE TABLE IF NOT EXISTS operations (
 CREATE TABLE IF NOT EXISTS steps (
     id INTEGER PRIMARY KEY, operation_id INTEGER NOT NULL, step TEXT NOT NULL, at REAL NOT NULL
 );
+CREATE TABLE IF NOT EXISTS copies (
+    app TEXT NOT NULL, key TEXT NOT NULL, target TEXT NOT NULL, state TEXT NOT NULL, at REAL, PRIMARY KEY (app, key, target)
+);
+CREATE TABLE IF NOT EXISTS retired (
+    app TEXT NOT NULL, key TEXT NOT NULL, kind TEXT NOT NULL, source TEXT NOT NULL, at REAL, PRIMARY KEY (kind, source)
+);
 CREATE TABLE IF NOT EXISTS fingerprints (
     app TEXT NOT NULL, key TEXT NOT NULL, kind TEXT, source TEXT, identity TEXT, entries INTEGER,
     size INTEGER, held_data INTEGER, recorded_at REAL, PRIMARY KEY (app, key)
@@ -165,6 +171,28 @@ class Store:
             "INSERT OR REPLACE INTO fingerprints VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (fp.app, fp.key, fp.kind, fp.source, fp.identity, fp.entries, fp.size, int(fp.held_data), fp.recorded_at),
         )
+
+    # --- remaps ---------------------------------------------------------------------------------
+
+    def begin_copy(self, app: str, key: str, target: str) -> None:
+        """A copy into `target` starts: until it is verified, what is there is our unfinished copy."""
+        self.db.execute("INSERT OR REPLACE INTO copies VALUES (?, ?, ?, 'copying', ?)", (app, key, target, time.time()))
+
+    def end_copy(self, app: str, key: str, target: str) -> None:
+        self.db.execute("DELETE FROM copies WHERE app = ? AND key = ? AND target = ?", (app, key, target))
+
+    def unfinished_copies(self) -> frozenset[tuple[str, str, str]]:
+        return frozenset(tuple(r) for r in self.db.execute("SELECT app, key, target FROM copies").fetchall())  # type: ignore[misc]
+
+    def retire(self, app: str, key: str, kind: str, source: str) -> None:
+        """The old place of remapped data: kept, never deleted implicitly, listed by `stateful volumes`."""
+        self.db.execute("INSERT OR REPLACE INTO retired VALUES (?, ?, ?, ?, ?)", (app, key, kind, source, time.time()))
+
+    def retired(self) -> list[tuple[str, str, str, str, float]]:
+        return [tuple(r) for r in self.db.execute("SELECT app, key, kind, source, at FROM retired ORDER BY at").fetchall()]  # type: ignore[misc]
+
+    def forget_retired(self, kind: str, source: str) -> None:
+        self.db.execute("DELETE FROM retired WHERE kind = ? AND source = ?", (kind, source))
 
     def forget_fingerprints(self, app: str) -> None:
         self.db.execute("DELETE FROM fingerprints WHERE app = ?", (app,))

@@ -32,6 +32,7 @@ MARIADB_ALT = os.environ.get("STATEFUL_MARIADB_IMAGE_ALT", "stateful-test/mariad
 REDIS = os.environ.get("STATEFUL_REDIS_IMAGE", "stateful-test/redis:7.0")
 REDIS_ALT = os.environ.get("STATEFUL_REDIS_IMAGE_ALT", "stateful-test/redis:7.0-alt")
 BUSYBOX = os.environ.get("STATEFUL_BUSYBOX_IMAGE", "stateful-test/busybox:latest")
+HELPER = os.environ.get("STATEFUL_HELPER_IMAGE", "stateful-test/base:bookworm")  # GNU cp, find, sha256sum
 ROOT_PW = "Root-pw-1'x"  # a quote and a dash: passwords are passed, never shell-interpreted
 
 
@@ -92,7 +93,12 @@ class World:
         return path
 
     def env_for_run(self) -> dict[str, str]:
-        images = {"STATEFUL_MARIADB_IMAGE": MARIADB, "STATEFUL_REDIS_IMAGE": REDIS, "STATEFUL_BUSYBOX_IMAGE": BUSYBOX}
+        images = {
+            "STATEFUL_MARIADB_IMAGE": MARIADB,
+            "STATEFUL_REDIS_IMAGE": REDIS,
+            "STATEFUL_BUSYBOX_IMAGE": BUSYBOX,
+            "STATEFUL_HELPER_IMAGE": HELPER,
+        }
         # Each test has its own state dir: its own lock, journal and fingerprints.
         return {**os.environ, **images, "STATEFUL_STATE_DIR": str(self.dir / "state"), **self.env}
 

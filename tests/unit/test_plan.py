@@ -353,6 +353,7 @@ def test_plan_json_for_a_refusal_has_its_exit_code(tmp_path: Path) -> None:
                 ),
                 "exit_code": 4,
                 "pull": None,
+                "migrations": [],
                 "create": {"network": None, "volumes": [], "directories": []},
             }
         ],
