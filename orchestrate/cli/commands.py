@@ -206,12 +206,15 @@ def schema() -> None:
 
 
 
-@cli.command()
+@cli.group(invoke_without_command=True)
 @OUTPUT
 @click.pass_context
 def volumes(ctx: click.Context, output: str) -> None:
     """List the data places stateful knows: in use (with their last fingerprint) and retired copies."""
     import time
+
+    if ctx.invoked_subcommand is not None:
+        return
 
     from orchestrate.state import Store
 
@@ -244,3 +247,33 @@ def volumes(ctx: click.Context, output: str) -> None:
         since = time.strftime("%Y-%m-%d %H:%M", time.localtime(r["since"]))
         table.add_row(r["app"], r["key"], r["source"], r["state"], str(r["entries"] or "-"), str(r["bytes"] or "-"), since)
     console().print(table)
+
+
+@volumes.command("rm")
+@click.argument("name")
+@click.option("--yes", is_flag=True, help="Do not ask; the name was given.")
+@click.pass_context
+def volumes_rm(ctx: click.Context, name: str, yes: bool) -> None:
+    """Remove NAME, a retired copy left by a remap (only retired volumes; never one in use)."""
+    from orchestrate.state import RunLock, Store
+
+    with RunLock(state_dir_of(ctx)):
+        store = Store.open(state_dir_of(ctx))
+        try:
+            retired = {(kind, source): (app, key) for app, key, kind, source, _ in store.retired()}
+            if ("bind", name) in retired:
+                raise UsageError(f"{name} is a retired host directory: stateful never deletes host directories; remove it yourself")
+            if ("volume", name) not in retired:
+                raise UsageError(f"{name} is not a retired copy (see `stateful volumes`); only retired copies can be removed")
+            app, key = retired[("volume", name)]
+            click.echo(f"volume {name}: the old copy of {app}/{key}, retired by a remap")
+            if not yes:
+                if not sys.stdin.isatty():
+                    raise UsageError("refusing to remove without --yes when not on a terminal")
+                if click.prompt(f"type the volume name ({name}) to remove it", default="", show_default=False) != name:
+                    raise UsageError("not confirmed; nothing was removed")
+            engine_for(ctx).remove_volume(name)
+            store.forget_retired("volume", name)
+            click.echo(f"removed volume {name}")
+        finally:
+            store.close()

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import os
 import signal
+from pathlib import Path
 
-from tests.integration.conftest import World, mariadb_spec, redis_spec
+from tests.integration.conftest import HELPER, World, busybox_spec, mariadb_spec, redis_spec
 
 ROWS = 50_000
 SUMMARY = "SELECT COUNT(*), SUM(id), SUM(CRC32(note)) FROM shop.big"
@@ -16,7 +18,7 @@ def _mariadb_with_rows(world: World, volumes: str = "") -> tuple[str, str, str, 
     world.run("apply", spec, check=0)
     world.sql(
         app,
-        "CREATE TABLE shop.big (id INT PRIMARY KEY, note VARCHAR(40));"
+        "SET SESSION max_recursive_iterations = 1000000; CREATE TABLE shop.big (id INT PRIMARY KEY, note VARCHAR(40));"
         f"INSERT INTO shop.big WITH RECURSIVE s(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM s WHERE n < {ROWS}) SELECT n, MD5(n) FROM s",
     )
     return app, spec, world.sql(app, SUMMARY), world.sql(app, "CHECKSUM TABLE shop.big EXTENDED")
@@ -54,6 +56,12 @@ def test_mariadb_volume_to_bind_to_another_volume_keeps_every_row(world: World) 
         "stateful-test/base:bookworm", ["ls", "/v/shop"], volumes={f"{app}-data": {"bind": "/v", "mode": "ro"}}, remove=True
     )
     assert b"big.ibd" in old
+
+    # A retired copy goes only when asked by name; a volume in use is never offered.
+    assert "not a retired copy" in world.run("volumes", "rm", f"{app}-data2", "--yes", check=2).err
+    assert "never deletes host directories" in world.run("volumes", "rm", str(world.dir / "srv-mysql"), "--yes", check=2).err
+    removed = world.run("volumes", "rm", f"{app}-data", "--yes", check=0)
+    assert f"removed volume {app}-data" in removed.out
 
 
 def test_redis_keys_follow_a_remap(world: World) -> None:
@@ -100,3 +108,47 @@ def test_killed_during_the_copy_the_app_comes_back_on_its_old_source(world: Worl
     assert "resuming an unfinished copy" in resumed.out
     assert world.sql(app, SUMMARY) == summary
     assert world.names() == [app]
+
+
+def test_copy_keeps_owners_modes_links_sparse_files_xattrs_and_times(world: World) -> None:
+    src = world.dir / "src"
+    (src / "sub").mkdir(parents=True)
+    (src / "sub" / "owned").write_text("secret")
+    os.chown(src / "sub" / "owned", 999, 999)
+    (src / "sub" / "owned").chmod(0o640)
+    os.symlink("sub/owned", src / "link")
+    (src / "a").write_text("same inode")
+    os.link(src / "a", src / "b")
+    with (src / "sparse").open("wb") as sparse:
+        sparse.truncate(50 * 1024 * 1024)
+    os.setxattr(src / "a", "user.origin", b"stateful")
+    os.utime(src / "sub" / "owned", (1_600_000_000, 1_600_000_000))
+
+    app = world.name("box")
+    spec = world.write("box.yaml", busybox_spec(app, extra="volumes:\n  data: {target: /data, bind: ./src}\n"))
+    world.run("apply", "--settle", "1s", str(spec), check=0)
+    world.write("box.yaml", busybox_spec(app, extra="volumes:\n  data: {target: /data}\n"))
+    world.run("apply", "--settle", "1s", str(spec), check=0)
+
+    copy = Path(world.client.volumes.get(f"{app}-data").attrs["Mountpoint"])
+    owned = (copy / "sub" / "owned").stat()
+    assert (owned.st_uid, owned.st_gid, owned.st_mode & 0o777, int(owned.st_mtime)) == (999, 999, 0o640, 1_600_000_000)
+    assert os.readlink(copy / "link") == "sub/owned"
+    assert (copy / "a").stat().st_ino == (copy / "b").stat().st_ino
+    assert (copy / "sparse").stat().st_size == 50 * 1024 * 1024 and (copy / "sparse").stat().st_blocks < 1024
+    assert os.getxattr(copy / "a", "user.origin") == b"stateful"
+    assert (src / "sub" / "owned").read_text() == "secret"  # the old copy is kept
+
+
+def test_verification_catches_a_difference(world: World) -> None:
+    from orchestrate.desired import Mount
+    from orchestrate.engine import connect
+    from orchestrate.migrate import VERIFY
+
+    a, b = world.dir / "a", world.dir / "b"
+    for place, text in ((a, "one"), (b, "two")):
+        place.mkdir()
+        (place / "f").write_text(text)
+    mounts = [Mount(target="/from", kind="bind", source=str(a), read_only=True), Mount(target="/to", kind="bind", source=str(b))]
+    code, output = connect().run_helper(HELPER, VERIFY, mounts, name=world.name("verify"))
+    assert code == 3 and "MISMATCH" in output
