@@ -246,6 +246,13 @@ class DockerEngine:
         # v=False: removing a container never removes a volume.
         self._mutate(f"remove container {container_id[:12]}", self.api.remove_container, container_id, v=False, force=True)
 
+    def exec_capture(self, container_id: str, command: list[str]) -> tuple[int, bytes]:
+        with translated(self.endpoint, f"exec in {container_id[:12]}"):
+            created = self.api.exec_create(container_id, command, stdout=True, stderr=False)
+            output = self.api.exec_start(created["Id"])
+            code = self.api.exec_inspect(created["Id"]).get("ExitCode")
+        return int(code if code is not None else 1), output
+
     def run_helper(self, image: str, command: list[str], mounts: list[Mount], *, name: str) -> tuple[int, str]:
         host_config = self.api.create_host_config(mounts=[_docker_mount(m) for m in mounts], network_mode="none")
         labels = {L.MANAGED: "true", L.APP: name.split(L.RESERVED_INFIX)[0]}

@@ -76,6 +76,10 @@ class Engine(Protocol):
 
     def logs_tail(self, container_id: str, lines: int = 20) -> str: ...
 
+    def exec_capture(self, container_id: str, command: list[str]) -> tuple[int, bytes]:
+        """Run a command in a running container; its exit code and stdout."""
+        ...
+
     def run_helper(self, image: str, command: list[str], mounts: list[Mount], *, name: str) -> tuple[int, str]:
         """Run a short-lived container to completion (copies, checksums); its exit code and output."""
         ...
