@@ -103,6 +103,10 @@ def write_file(path: Path, rng: random.Random, size: int, mode: int = 0o644) -> 
             out.write(rng.randbytes(chunk))
             left -= chunk
     path.chmod(mode)
+    set_mtime(path, rng)
+
+
+def set_mtime(path: Path, rng: random.Random) -> None:
     stamp = (BASE_MTIME + rng.randrange(86_400 * 365)) * 1_000_000_000
     os.utime(path, ns=(stamp, stamp))
 
@@ -157,6 +161,7 @@ def sparse_file(root: Path, rng: random.Random, chunks: int) -> None:
         for i in range(chunks):
             out.seek(i * SPARSE_STRETCH * MIB + rng.randrange(SPARSE_STRETCH - 1) * MIB)
             out.write(rng.randbytes(MIB))
+    set_mtime(path, rng)
 
 
 def links(root: Path) -> None:
@@ -302,7 +307,7 @@ def _quietly(call: Callable[..., Any], *args: Any, **kwargs: Any) -> None:
 @dataclass
 class Samples:
     runs: dict[str, list[float]] = field(default_factory=dict)
-    cache_note: str = ""
+    cache: set[str] = field(default_factory=set)  # what each drop of the page cache gave
     verified: str = ""
 
     def add(self, label: str, seconds: float) -> None:
@@ -343,7 +348,7 @@ def round_stateful(ctx: Context, index: int, samples: Samples) -> None:
     ctx.engine.create_volume(VolumeSpec(name=volume, app=ctx.prefix, key="data"))
     mounts = [Mount(target="/from", kind="bind", source=str(ctx.src), read_only=True), Mount(target="/to", kind="volume", source=volume)]
     samples.add("helper overhead", timed(lambda: helper(ctx, ["true"], mounts)))
-    samples.cache_note = cold()
+    samples.cache.add(cold())
     copy_s = timed(lambda: helper(ctx, COPY, mounts))
     verified: list[str] = []
     verify_s = timed(lambda: verified.append(helper(ctx, VERIFY, mounts)))
@@ -357,7 +362,7 @@ def round_stateful(ctx: Context, index: int, samples: Samples) -> None:
 def host_copy(ctx: Context, label: str, run: Callable[[Path], None], samples: Samples) -> None:
     dst = ctx.scratch / f"{label.split()[0]}-dst"
     dst.mkdir()
-    samples.cache_note = cold()
+    samples.cache.add(cold())
     copy_s = timed(lambda: run(dst))
     sync_s = timed(os.sync)
     samples.add(label, copy_s)
@@ -416,14 +421,14 @@ ROWS = (
 
 
 def print_table(data: DataSet, samples: Samples, repeat: int) -> None:
-    say(f"\n{data.mib:.1f} MiB, median of {repeat} runs          median s    min s    max s    MiB/s")
+    say(f"\n{data.mib:.1f} MiB, median of {repeat} runs{'':<25}median s    min s    max s    MiB/s")
     for key, label in ROWS:
         runs = samples.runs.get(key, [])
         if not runs:
             continue
         median = statistics.median(runs)
         rate = f"{data.mib / median:8.1f}" if key != "helper overhead" else f"{'-':>8}"
-        say(f"  {label:<50}{median:8.2f} {min(runs):8.2f} {max(runs):8.2f} {rate}")
+        say(f"  {label:<54}{median:8.2f} {min(runs):8.2f} {max(runs):8.2f} {rate}")
     print_ratios(samples)
 
 
@@ -485,6 +490,7 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
     samples = bench(ctx, args.repeat)
     print_table(data, samples, args.repeat)
     say(f"\nverify said: {samples.verified}")
+    say(f"page cache before each copy: {', '.join(sorted(samples.cache))}")
     return 0
 
 

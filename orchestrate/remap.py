@@ -31,7 +31,7 @@ class Migration:
         size = f"{_size(self.size)}, {self.entries:,} top-level entries" if self.size else f"{self.entries:,} top-level entries"
         old = describe_mount(self.source_kind, self.source, False)
         new = describe_mount(self.target_kind, self.target, False)
-        return f"migrate {self.key}: {old} ({size}) -> {new}" + (" (resuming an unfinished copy)" if self.resume else "")
+        return f"{self.key}: {old} ({size}) -> {new}" + (" (resuming an unfinished copy)" if self.resume else "")
 
 
 def migrations_for(

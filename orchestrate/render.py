@@ -52,8 +52,8 @@ def plan_lines(plan: Plan, *, verbose: bool = False) -> list[Text]:
 def _action_lines(action: AppAction, *, verbose: bool) -> list[Text]:
     head = f"{SYMBOL[action.kind]} {action.app} {action.kind.value}"
     style = STYLE[action.kind]
-    reasons = [str(m) for m in action.migrations]
-    reasons += [f"create network {action.create_network}"] if action.create_network else []
+    migrations = [Text(f"~ {action.app} migrate {m}", style="bold yellow") for m in action.migrations]
+    reasons = [f"create network {action.create_network}"] if action.create_network else []
     reasons += [f"create volume {v.name}" for v in action.create_volumes]
     reasons += [f"create directory {d.path}" for d in action.create_dirs]
     if action.pull:
@@ -67,7 +67,7 @@ def _action_lines(action: AppAction, *, verbose: bool) -> list[Text]:
     if action.kind is Kind.NOOP and not reasons:
         return notes + ([Text(f"{head}: in sync", style=style)] if verbose else [])
     lines = [Text(f"{head}: {reason}", style=style) for reason in reasons] or [Text(head, style=style)]
-    return lines + notes
+    return migrations + lines + notes
 
 
 def _init_only_note(diff: FieldDiff) -> str:

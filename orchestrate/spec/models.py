@@ -93,9 +93,11 @@ class Volume(Strict):
 
     @model_validator(mode="after")
     def _one_source(self) -> Volume:
-        sources = [s for s in ("name", "bind", "nfs", "tmpfs") if getattr(self, s) is not None]
+        sources = [s for s in ("bind", "nfs", "tmpfs") if getattr(self, s) is not None]
         if len(sources) > 1:
             raise ValueError(f"a volume has one source; got {' and '.join(sources)}")
+        if self.name is not None and (self.bind is not None or self.tmpfs is not None):
+            raise ValueError(f"name applies to volumes, not to a {'bind mount' if self.bind is not None else 'tmpfs'}")
         if (self.driver or self.driver_opts) and (self.bind or self.tmpfs or self.nfs):
             raise ValueError("driver and driver_opts apply to named volumes only")
         if (self.mode is not None or self.owner) and self.bind is None:

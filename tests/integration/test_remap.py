@@ -31,7 +31,7 @@ def test_mariadb_volume_to_bind_to_another_volume_keeps_every_row(world: World) 
     # Named volume -> a host directory.
     world.write("db.yaml", mariadb_spec(app, volumes="\n    bind: ./srv-mysql"))
     diff = world.run("diff", spec, check=1)
-    assert f"~ {app} recreate: migrate data: volume {app}-data (" in diff.out and f"-> bind {world.dir / 'srv-mysql'}" in diff.out
+    assert f"~ {app} migrate data: volume {app}-data (" in diff.out and f"-> bind {world.dir / 'srv-mysql'}" in diff.out
     moved = world.run("apply", spec, check=0)
     assert "verified:" in moved.out and "files" in moved.out
     assert world.sql(app, SUMMARY) == summary
@@ -152,3 +152,15 @@ def test_verification_catches_a_difference(world: World) -> None:
     mounts = [Mount(target="/from", kind="bind", source=str(a), read_only=True), Mount(target="/to", kind="bind", source=str(b))]
     code, output = connect().run_helper(HELPER, VERIFY, mounts, name=world.name("verify"))
     assert code == 3 and "MISMATCH" in output
+
+
+def test_remap_onto_nfs_that_cannot_mount_rolls_back_to_the_old_volume(world: World) -> None:
+    """This kernel has no NFS client: the engine's mount error is the failure a dead share gives."""
+    app, spec, summary, _ = _mariadb_with_rows(world)
+    nfs = f'\n    name: {app}-nfs\n    nfs: {{server: 127.0.0.1, export: /exports/db, options: "nfsvers=4"}}'
+    world.write("db.yaml", mariadb_spec(app, volumes=nfs))
+    failed = world.run("apply", spec, check=4)
+    assert "rolled back" in failed.out
+    assert [m["Name"] for m in world.container(app).attrs["Mounts"]] == [f"{app}-data"]
+    assert world.sql(app, SUMMARY) == summary
+    assert world.names() == [app]
