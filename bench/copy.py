@@ -474,8 +474,12 @@ def data_parent(root: Path) -> Path:
     return root.parent if kind == "tmpfs" else Path("/var/tmp")
 
 
+class Terminated(BaseException):
+    """SIGTERM, raised where the main thread is: it unwinds through the clean-up like Ctrl-C."""
+
+
 def on_sigterm(_signum: int, _frame: FrameType | None) -> None:
-    raise SystemExit(143)  # unwinds through the finally blocks: the clean-up runs
+    raise Terminated
 
 
 def run(args: argparse.Namespace, ctx: Context) -> int:
@@ -518,9 +522,9 @@ def main(argv: list[str] | None = None) -> None:
         work.mkdir()
         scratch.mkdir()
         code = run(args, Context(engine, janitor, work / "src", scratch, prefix))
-    except KeyboardInterrupt:
-        say("\ninterrupted: cleaning up")
-        code = 130
+    except (KeyboardInterrupt, Terminated) as exc:
+        say(f"\n{'terminated' if isinstance(exc, Terminated) else 'interrupted'}: cleaning up")
+        code = 143 if isinstance(exc, Terminated) else 130
     except (RuntimeError, OSError, subprocess.CalledProcessError, StatefulError) as exc:
         say(f"\nFAILED: {exc}\ncleaning up")
     finally:
