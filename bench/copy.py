@@ -15,16 +15,21 @@ What is measured:
       --sparse=always /from/. /to/; sync`) from a read-only bind of the data to a fresh named
       volume, then VERIFY (listing + SHA-256 of every file on both sides) right after, as a remap
       runs it (warm cache). Also `run_helper` of `true` on the same mounts: the container overhead.
-   b. `cp -a SRC/. DST/` on the host, DST a fresh dir next to the Docker volumes (same filesystem),
-      then a separate `sync` (stateful's COPY ends with one; plain cp does not).
-   c. `tar -C SRC -cf - . | tar -C DST -xf -`, the same way.
+   b. `cp -a SRC/. DST/` on the host, then a separate `sync` (stateful's COPY ends with one; plain
+      cp does not); also with `--sparse=always`, the very command COPY runs, without the container.
+      DST is the directory of a fresh volume, as for stateful's copy (--host-dest volume), or a
+      fresh dir next to the volumes (--host-dest dir, e.g. /var/lib/docker/bench-copy-<name>).
+      Where the copy lands matters: on this project's VM, on the same filesystem, copies under
+      /var/lib/docker/<dir>/ ran ~1.5x slower than into volumes/<name>/_data (block placement on
+      the virtual disk, probably), which made stateful look faster than the very cp it runs.
+   c. `tar -C SRC -cf - . | tar -C DST -xf -`, the same way (tar without -S fills sparse files in).
    The table gives median/min/max seconds and MiB/s of the median; then the throughput ratios
    stateful/cp-a and stateful/tar (the project's target: >= 0.8x of cp -a). Numbers only.
 
 Everything created (data dir, host copies, volumes, helper containers) carries this run's random
 `bcopy<hex>` name and is removed at the end, also on errors, Ctrl-C and SIGTERM. Nothing is pruned.
 
-Usage: .venv/bin/python bench/copy.py [--size-mib 1024] [--repeat 3] [--seed 1]
+Usage: .venv/bin/python bench/copy.py [--size-mib 1024] [--repeat 3] [--seed 1] [--host-dest volume|dir]
 """
 
 from __future__ import annotations
@@ -319,8 +324,9 @@ class Context:
     engine: Engine
     janitor: Janitor
     src: Path
-    scratch: Path  # host copies go in here, next to the Docker volumes
+    scratch: Path  # a dir next to the Docker volumes, for --host-dest dir
     prefix: str
+    host_dest: str = "volume"  # each into a fresh volume's own directory, as stateful's; "dir": into `scratch`
 
 
 def cold() -> str:
@@ -360,19 +366,34 @@ def round_stateful(ctx: Context, index: int, samples: Samples) -> None:
 
 
 def host_copy(ctx: Context, label: str, run: Callable[[Path], None], samples: Samples) -> None:
-    dst = ctx.scratch / f"{label.split()[0]}-dst"
-    dst.mkdir()
+    slug = "".join(c if c.isalnum() else "-" for c in label).strip("-")
+    volume = f"{ctx.prefix}-{slug}" if ctx.host_dest == "volume" else None
+    dst = fresh_volume(ctx, volume) if volume else ctx.scratch / slug
+    if not volume:
+        dst.mkdir()
     samples.cache.add(cold())
     copy_s = timed(lambda: run(dst))
     sync_s = timed(os.sync)
     samples.add(label, copy_s)
     samples.add(f"{label} + sync", copy_s + sync_s)
-    shutil.rmtree(dst)
+    if volume:
+        ctx.janitor.drop_volume(volume)
+    else:
+        shutil.rmtree(dst)
 
 
-def cp_a(src: Path) -> Callable[[Path], None]:
+def fresh_volume(ctx: Context, name: str) -> Path:
+    """Create a volume as a remap does; its directory on the host."""
+    import docker
+
+    ctx.janitor.volumes.append(name)
+    ctx.engine.create_volume(VolumeSpec(name=name, app=ctx.prefix, key="data"))
+    return Path(docker.from_env().api.inspect_volume(name)["Mountpoint"])
+
+
+def cp_a(src: Path, *flags: str) -> Callable[[Path], None]:
     def run(dst: Path) -> None:
-        subprocess.run(["cp", "-a", f"{src}/.", f"{dst}/"], check=True)
+        subprocess.run(["cp", "-a", *flags, f"{src}/.", f"{dst}/"], check=True)
 
     return run
 
@@ -391,16 +412,18 @@ def tar_pipe(src: Path) -> Callable[[Path], None]:
 
 
 def bench(ctx: Context, repeat: int) -> Samples:
-    """`repeat` rounds of the three copies, their order rotating from round to round."""
+    """`repeat` rounds of the copies, their order rotating from round to round."""
     samples = Samples()
     steps: list[Callable[[int], None]] = [
         lambda i: round_stateful(ctx, i, samples),
         lambda _i: host_copy(ctx, "cp -a", cp_a(ctx.src), samples),
+        lambda _i: host_copy(ctx, "cp -a --sparse=always", cp_a(ctx.src, "--sparse=always"), samples),
         lambda _i: host_copy(ctx, "tar | tar", tar_pipe(ctx.src), samples),
     ]
     for index in range(repeat):
         started = time.perf_counter()
-        for step in steps[index % 3 :] + steps[: index % 3]:
+        turn = index % len(steps)
+        for step in steps[turn:] + steps[:turn]:
             step(index)
         say(f"  round {index + 1}/{repeat}: {time.perf_counter() - started:.1f} s ({load_average()})")
     return samples
@@ -415,6 +438,8 @@ ROWS = (
     ("helper overhead", "helper overhead per run_helper (`true`, same mounts)"),
     ("cp -a", "host cp -a"),
     ("cp -a + sync", "host cp -a, then sync"),
+    ("cp -a --sparse=always", "host cp -a --sparse=always (COPY's cp, no container)"),
+    ("cp -a --sparse=always + sync", "host cp -a --sparse=always, then sync"),
     ("tar | tar", "host tar -cf - | tar -xf -"),
     ("tar | tar + sync", "host tar | tar, then sync"),
 )
@@ -437,13 +462,21 @@ def ratio(samples: Samples, ours: str, theirs: str) -> str:
     return f"{statistics.median(samples.runs[theirs]) / statistics.median(samples.runs[ours]):5.2f}x"
 
 
+RATIOS = (
+    ("stateful copy", "cp -a", "stateful copy / cp -a", ""),
+    ("stateful copy", "tar | tar", "stateful copy / tar | tar", ""),
+    ("stateful copy", "cp -a + sync", "stateful copy / (cp -a + sync)", "both end with a sync"),
+    ("stateful copy", "tar | tar + sync", "stateful copy / (tar | tar + sync)", "both end with a sync; tar fills the sparse file in"),
+    ("stateful copy", "cp -a --sparse=always + sync", "stateful copy / (cp -a --sparse=always + sync)", "the same commands, without the container"),
+    ("stateful copy+verify", "cp -a", "stateful copy+verify / cp -a", "a whole remap's data step"),
+)
+
+
 def print_ratios(samples: Samples) -> None:
-    say(f"\nthroughput ratios (higher is better for stateful; the project's target: >= {TARGET_RATIO}x of cp -a)")
-    say(f"  stateful copy / cp -a            {ratio(samples, 'stateful copy', 'cp -a')}")
-    say(f"  stateful copy / tar | tar        {ratio(samples, 'stateful copy', 'tar | tar')}")
-    say(f"  stateful copy / (cp -a + sync)   {ratio(samples, 'stateful copy', 'cp -a + sync')}")
-    say(f"  stateful copy / (tar + sync)     {ratio(samples, 'stateful copy', 'tar | tar + sync')}")
-    say(f"  stateful copy+verify / cp -a     {ratio(samples, 'stateful copy+verify', 'cp -a')}")
+    say(f"\nthroughput ratios, stateful/other (higher is better for stateful; the project's target: >= {TARGET_RATIO}x of cp -a)")
+    for ours, theirs, label, note in RATIOS:
+        if ours in samples.runs and theirs in samples.runs:
+            say(f"  {label:<50}{ratio(samples, ours, theirs)}" + (f"   ({note})" if note else ""))
 
 
 def describe(data: DataSet, seconds: float, where: str) -> None:
@@ -462,6 +495,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--size-mib", type=int, default=1024, help="size of the data set in MiB (default: 1024)")
     parser.add_argument("--repeat", type=int, default=3, help="timed runs of each copy (default: 3)")
     parser.add_argument("--seed", type=int, default=1, help="seed of the data set's sizes and bytes (default: 1)")
+    parser.add_argument(
+        "--host-dest",
+        choices=("volume", "dir"),
+        default="volume",
+        help="where each host copy goes: a fresh volume's directory, where stateful's copy goes (default), or a fresh dir next to the volumes",
+    )
     args = parser.parse_args(argv)
     if args.size_mib < 16 or args.repeat < 1:
         parser.error("--size-mib takes at least 16, --repeat at least 1")
@@ -487,7 +526,8 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
     started = time.perf_counter()
     ctx.src.mkdir()
     data = generate(ctx.src, args.size_mib, args.seed)
-    describe(data, time.perf_counter() - started, f"{fs_type(ctx.src)}, same filesystem as the volumes: {_same_fs(ctx.src, ctx.scratch)}")
+    same = _same_fs(ctx.src, ctx.scratch.parent / "volumes")
+    describe(data, time.perf_counter() - started, f"{fs_type(ctx.src)}, same filesystem as the volumes: {same}")
     note = cold()
     dropped = "dropped before each copy (sync; echo 3 > /proc/sys/vm/drop_caches)"
     say(f"page cache: {dropped if note == 'dropped' else f'NOT dropped ({note}): warm-cache numbers'}")
@@ -513,15 +553,17 @@ def main(argv: list[str] | None = None) -> None:
     work = data_parent(root) / f"bench-copy-{prefix}"
     scratch = root / f"bench-copy-{prefix}"
     args.size_mib = fit_size(args.size_mib, [data_parent(root), root])
-    say(f"helper image {HELPER}; engine {engine.endpoint}; data in {work}, host copies in {scratch}, volumes in {root / 'volumes'}")
+    host = scratch if args.host_dest == "dir" else "fresh volumes (one per run)"
+    say(f"helper image {HELPER}; engine {engine.endpoint}; data in {work}; host copies in {host}; volumes in {root / 'volumes'}")
     say(f"{load_average()}; kernel {os.uname().release}")
     janitor.dirs += [work, scratch]
     janitor.containers.append(f"{prefix}{L.RESERVED_INFIX}copy")
     code = 1
     try:
         work.mkdir()
-        scratch.mkdir()
-        code = run(args, Context(engine, janitor, work / "src", scratch, prefix))
+        if args.host_dest == "dir":
+            scratch.mkdir()
+        code = run(args, Context(engine, janitor, work / "src", scratch, prefix, args.host_dest))
     except (KeyboardInterrupt, Terminated) as exc:
         say(f"\n{'terminated' if isinstance(exc, Terminated) else 'interrupted'}: cleaning up")
         code = 143 if isinstance(exc, Terminated) else 130
