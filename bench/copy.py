@@ -20,8 +20,8 @@ What is measured:
       DST is the directory of a fresh volume, as for stateful's copy (--host-dest volume), or a
       fresh dir next to the volumes (--host-dest dir, e.g. /var/lib/docker/bench-copy-<name>).
       Where the copy lands matters: on this project's VM, on the same filesystem, copies under
-      /var/lib/docker/<dir>/ ran ~1.5x slower than into volumes/<name>/_data (block placement on
-      the virtual disk, probably), which made stateful look faster than the very cp it runs.
+      /var/lib/docker/<dir>/ ran 1.2x (1 GiB) to 1.5x (256 MiB) slower than into volumes/<name>/_data
+      (block placement on the virtual disk, probably): stateful then looked faster than its own cp.
    c. `tar -C SRC -cf - . | tar -C DST -xf -`, the same way (tar without -S fills sparse files in).
    The table gives median/min/max seconds and MiB/s of the median; then the throughput ratios
    stateful/cp-a and stateful/tar (the project's target: >= 0.8x of cp -a). Numbers only.
