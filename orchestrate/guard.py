@@ -23,7 +23,7 @@ def data_guard_problems(
 ) -> list[str]:
     if not app.data_guard:
         return []
-    problems = []
+    problems = _renamed_key_problems(app, data, fingerprints, allowed)
     for mount in app.mounts:
         if not mount.holds_data:
             continue
@@ -36,6 +36,31 @@ def data_guard_problems(
             problems.append(
                 f"data guard: {identity} held data at the last healthy run ({_was(remembered)}); {problem}. "
                 f"Nothing was started. If starting on it is intended, run again with --allow-empty-volume {identity}"
+            )
+    return problems
+
+
+def _renamed_key_problems(app: DesiredApp, data: Mapping[str, DataFacts], fingerprints: Fingerprints, allowed: frozenset[str]) -> list[str]:
+    """A key that held data left the spec, and another key now mounts an empty place on its path.
+
+    Renaming the key is not a remap (the key is the data's identity): the app would initialise an
+    empty datadir where its data used to be.
+    """
+    keys = {m.key for m in app.mounts if m.owner_app == app.name}
+    problems = []
+    for remembered in fingerprints.values():
+        if remembered.app != app.name or remembered.key in keys or not remembered.held_data or not remembered.target:
+            continue
+        for mount in app.mounts:
+            found = data.get(data_key(mount.kind, mount.source))
+            identity = f"{app.name}/{mount.key}"
+            if mount.target != remembered.target or identity in allowed or (found is not None and found.exists and found.entries != 0):
+                continue
+            problems.append(
+                f"data guard: {app.name}/{remembered.key} held data at {remembered.target} ({_was(remembered)}); the spec no longer has "
+                f"that key, and {identity} now mounts {describe_mount(mount.kind, mount.source, False)} there, which is empty. "
+                f"Nothing was started. To move the data, keep the key {remembered.key!r} and change only its source (a remap); "
+                f"to start empty on purpose, run again with --allow-empty-volume {identity}"
             )
     return problems
 

@@ -313,6 +313,7 @@ class Fingerprint:
     size: int
     held_data: bool
     recorded_at: float
+    target: str = ""  # where the app mounted it (a key renamed in the spec still names this path)
 
 
 def data_key(kind: str, source: str) -> str:

@@ -187,13 +187,13 @@ def remember_data(store: Store, desired: list[DesiredApp], observed: ObservedSta
             found = facts.get(data_key(mount.kind, mount.source))
             if found is None or not found.exists or found.entries is None:
                 continue
-            fresh = _fingerprint(app.name, mount.key, found.kind, found.source, found.identity, found.entries)
+            fresh = _fingerprint(app.name, mount.key, found.kind, found.source, found.identity, found.entries, mount.target)
             if _worth_writing(known.get((app.name, mount.key)), fresh, app.name in changed):
                 store.save_fingerprint(_with_size(fresh, observed, mount.kind, mount.source))
 
 
-def _fingerprint(app: str, key: str, kind: str, source: str, identity: str, entries: int) -> Fingerprint:
-    return Fingerprint(app, key, kind, source, identity, entries, 0, entries > 0, time.time())
+def _fingerprint(app: str, key: str, kind: str, source: str, identity: str, entries: int, target: str) -> Fingerprint:
+    return Fingerprint(app, key, kind, source, identity, entries, 0, entries > 0, time.time(), target)
 
 
 def _worth_writing(old: Fingerprint | None, new: Fingerprint, changed: bool) -> bool:
@@ -201,12 +201,12 @@ def _worth_writing(old: Fingerprint | None, new: Fingerprint, changed: bool) -> 
         return True
     # Quiet runs write nothing unless the data's place or identity moved: measuring a large
     # datadir's size every minute from cron would cost more than the run itself.
-    return (old.kind, old.source, old.identity, old.held_data) != (new.kind, new.source, new.identity, new.held_data)
+    return (old.kind, old.source, old.identity, old.held_data, old.target) != (new.kind, new.source, new.identity, new.held_data, new.target)
 
 
 def _with_size(fp: Fingerprint, observed: ObservedState, kind: str, source: str) -> Fingerprint:
     path = observed.volumes[source].mountpoint if kind == "volume" and source in observed.volumes else source
-    return Fingerprint(fp.app, fp.key, fp.kind, fp.source, fp.identity, fp.entries, tree_size(path), fp.held_data, fp.recorded_at)
+    return replace(fp, size=tree_size(path))
 
 
 def read_fingerprints(state_dir: Path) -> Fingerprints:

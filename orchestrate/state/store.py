@@ -40,7 +40,7 @@ CREATE TABLE IF NOT EXISTS retired (
 );
 CREATE TABLE IF NOT EXISTS fingerprints (
     app TEXT NOT NULL, key TEXT NOT NULL, kind TEXT, source TEXT, identity TEXT, entries INTEGER,
-    size INTEGER, held_data INTEGER, recorded_at REAL, PRIMARY KEY (app, key)
+    size INTEGER, held_data INTEGER, recorded_at REAL, target TEXT, PRIMARY KEY (app, key)
 );
 """
 
@@ -96,6 +96,7 @@ class Store:
         db.execute("PRAGMA journal_mode=WAL")
         db.execute("PRAGMA synchronous=FULL")
         db.executescript(SCHEMA)
+        _upgrade(db)
         for extra in (path.with_name("state.db-wal"), path.with_name("state.db-shm")):
             if extra.exists():
                 extra.chmod(0o600)
@@ -162,14 +163,14 @@ class Store:
 
     def fingerprints(self) -> dict[tuple[str, str], Fingerprint]:
         rows = self.db.execute(
-            "SELECT app, key, kind, source, identity, entries, size, held_data, recorded_at FROM fingerprints"
+            "SELECT app, key, kind, source, identity, entries, size, held_data, recorded_at, target FROM fingerprints"
         ).fetchall()
-        return {(r[0], r[1]): Fingerprint(r[0], r[1], r[2], r[3], r[4], r[5], r[6], bool(r[7]), r[8]) for r in rows}
+        return {(r[0], r[1]): Fingerprint(r[0], r[1], r[2], r[3], r[4], r[5], r[6], bool(r[7]), r[8], r[9] or "") for r in rows}
 
     def save_fingerprint(self, fp: Fingerprint) -> None:
         self.db.execute(
-            "INSERT OR REPLACE INTO fingerprints VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (fp.app, fp.key, fp.kind, fp.source, fp.identity, fp.entries, fp.size, int(fp.held_data), fp.recorded_at),
+            "INSERT OR REPLACE INTO fingerprints VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (fp.app, fp.key, fp.kind, fp.source, fp.identity, fp.entries, fp.size, int(fp.held_data), fp.recorded_at, fp.target),
         )
 
     # --- remaps ---------------------------------------------------------------------------------
@@ -196,6 +197,13 @@ class Store:
 
     def forget_fingerprints(self, app: str) -> None:
         self.db.execute("DELETE FROM fingerprints WHERE app = ?", (app,))
+
+
+def _upgrade(db: sqlite3.Connection) -> None:
+    """Columns added after a store was first made: added in place, old rows keep working."""
+    columns = {row[1] for row in db.execute("PRAGMA table_info(fingerprints)")}
+    if "target" not in columns:
+        db.execute("ALTER TABLE fingerprints ADD COLUMN target TEXT")
 
 
 def _json(text: str | None) -> dict[str, Any] | None:

@@ -67,11 +67,15 @@ def test_emptied_bind_dir_is_refused(world: World) -> None:
     assert not world.running(app)
 
 
-def test_spec_pointing_at_a_new_empty_dir_without_moving_the_data_is_refused(world: World) -> None:
+def test_spec_pointing_at_a_new_empty_dir_without_a_remap_is_refused(world: World) -> None:
+    """Renaming the key is not a remap: the key is the data's identity (changing only the source is)."""
     app, spec = _mariadb_with_rows(world, volumes=BIND)
-    world.write("db.yaml", mariadb_spec(app, volumes="\n    bind: ./elsewhere"))
+    renamed = mariadb_spec(app, volumes="\n    bind: ./elsewhere")
+    renamed = renamed.replace("  data:\n    target: /var/lib/mysql", "  mysql:\n    target: /var/lib/mysql")
+    world.write("db.yaml", renamed)
     refused = world.run("apply", spec, check=5)
-    assert f"the spec now points at bind {world.dir / 'elsewhere'}, which does not exist" in refused.out
+    assert f"data guard: {app}/data held data at /var/lib/mysql" in refused.out
+    assert f"{app}/mysql now mounts bind {world.dir / 'elsewhere'} there, which is empty" in refused.out
     assert world.running(app)  # the running app was not touched
     assert world.sql(app, "SELECT COUNT(*) FROM shop.t") == "2"
     assert not (world.dir / "elsewhere").exists()
