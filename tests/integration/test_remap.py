@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import signal
+import subprocess
 from pathlib import Path
 
 from tests.integration.conftest import HELPER, World, busybox_spec, mariadb_spec, redis_spec
@@ -164,3 +165,19 @@ def test_remap_onto_nfs_that_cannot_mount_rolls_back_to_the_old_volume(world: Wo
     assert [m["Name"] for m in world.container(app).attrs["Mounts"]] == [f"{app}-data"]
     assert world.sql(app, SUMMARY) == summary
     assert world.names() == [app]
+
+
+def test_not_enough_space_at_the_target_is_refused_before_anything_stops(world: World) -> None:
+    app, spec, summary, _ = _mariadb_with_rows(world)
+    small = world.dir / "small-disk"
+    small.mkdir()
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(small)], check=True)
+    try:
+        started = world.container(app).attrs["State"]["StartedAt"]
+        world.write("db.yaml", mariadb_spec(app, volumes="\n    bind: ./small-disk/mysql"))
+        refused = world.run("apply", spec, check=4)
+        assert "bytes free, the data needs" in refused.out and "nothing was stopped" in refused.out
+        assert world.container(app).attrs["State"]["StartedAt"] == started
+        assert world.sql(app, SUMMARY) == summary
+    finally:
+        subprocess.run(["umount", str(small)], check=True)
