@@ -9,7 +9,6 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from typing import Protocol
 
 from orchestrate import fault, hostfs
@@ -22,40 +21,8 @@ from orchestrate.health import HealthGate, wait_healthy
 from orchestrate.migrate import HELPER_IMAGE, Step, check_space, copy_and_verify
 from orchestrate.plan import AppAction, Kind, Plan, uncovered_volumes_problem
 from orchestrate.recover import HEALTH_PASSED, resolve
+from orchestrate.report import Options, Outcome, Report, Reporter
 from orchestrate.state import JournalEntry, Operation
-
-Reporter = Callable[[str, str, float | None], None]  # (app, step description, seconds taken)
-
-
-@dataclass(frozen=True)
-class Options:
-    health_timeout: float | None = None  # None: derived from the app's healthcheck
-    settle_seconds: float = 5.0  # how long an app without a healthcheck must stay up
-    pull_backoff: float = 1.0  # seconds before the first retry of a transiently failed pull (doubles)
-
-
-@dataclass(frozen=True)
-class Outcome:
-    app: str
-    kind: Kind
-    ok: bool
-    message: str = ""
-    exit_code: ExitCode = ExitCode.OK
-    seconds: float = 0.0
-
-
-@dataclass
-class Report:
-    outcomes: list[Outcome] = field(default_factory=list)
-    stopped: bool = False  # asked to stop (SIGTERM) before every action ran
-
-    @property
-    def exit_code(self) -> ExitCode:
-        codes = {o.exit_code for o in self.outcomes if not o.ok}
-        for code in (ExitCode.DATA_GUARD, ExitCode.APPLY_FAILED, ExitCode.BAD_SPEC):
-            if code in codes:
-                return code
-        return ExitCode.OK
 
 
 def _quiet(app: str, step: str, seconds: float | None) -> None:

@@ -8,8 +8,8 @@ from __future__ import annotations
 from typing import Any
 
 from orchestrate.compare import FieldDiff
-from orchestrate.execute import Report
 from orchestrate.plan import AppAction, Kind, Plan
+from orchestrate.report import Report
 
 REDACTED = "***"
 

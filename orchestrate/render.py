@@ -13,9 +13,9 @@ from rich.table import Table
 from rich.text import Text
 
 from orchestrate.compare import Effect, FieldDiff
-from orchestrate.execute import Report
 from orchestrate.export import REDACTED
 from orchestrate.plan import AppAction, Kind, Plan
+from orchestrate.report import Report
 from orchestrate.state import RunRecord
 from orchestrate.status import StatusRow
 

@@ -17,12 +17,12 @@ from pathlib import Path
 from orchestrate import export, service
 from orchestrate.desired import DesiredApp
 from orchestrate.engine import Engine
-from orchestrate.execute import Executor, Options, Report, Reporter
 from orchestrate.guard import Fingerprints
 from orchestrate.hostfs import data_facts, tree_size
 from orchestrate.observed import Fingerprint, ObservedState, data_key
 from orchestrate.plan import Kind, hold_back_recreates
 from orchestrate.recover import Resolution, needs_recovery, recover_open_operations
+from orchestrate.report import Options, Outcome, Report, Reporter
 from orchestrate.state import RunLock, Store
 
 
@@ -108,9 +108,7 @@ def _locked_run(
     current = planned
     while True:
         result.rounds += 1
-        round_report = Executor(engine, report=report, options=options, journal=store, run_id=run_id).run(
-            current.plan, desired, should_stop=should_stop
-        )
+        round_report = _execute(engine, store, current, desired, options=options, report=report, run_id=run_id, should_stop=should_stop)
         result.report.outcomes.extend(round_report.outcomes)
         result.report.stopped = round_report.stopped
         observed = current.observed if engine.mutations == 0 else service.observe(engine, desired, fingerprints=store.fingerprints())
@@ -131,6 +129,25 @@ def _locked_run(
     if run_id:
         store.finish_run(run_id, export.report_json(result.report, engine.mutations), int(result.report.exit_code))
     return result
+
+
+def _execute(
+    engine: Engine,
+    store: Store,
+    planned: service.Planned,
+    desired: list[DesiredApp],
+    *,
+    options: Options,
+    report: Reporter,
+    run_id: int,
+    should_stop: Callable[[], bool],
+) -> Report:
+    if not planned.plan.changes:
+        # Nothing to do: say so per app without loading the executor (cron's usual minute).
+        return Report([Outcome(a.app, a.kind, True) for a in planned.plan.actions])
+    from orchestrate.execute import Executor
+
+    return Executor(engine, report=report, options=options, journal=store, run_id=run_id).run(planned.plan, desired, should_stop=should_stop)
 
 
 def _plan(

@@ -66,7 +66,7 @@ def adopt(ctx: click.Context, container: str, output: str | None, into: str | No
     """
     from orchestrate import render, run
     from orchestrate.adopt import capture_containers, write_captures
-    from orchestrate.execute import Options
+    from orchestrate.report import Options
 
     if not (output or into):
         raise UsageError("adopt needs a place for the spec: -o FILE or --into DIR|FILE")

@@ -19,8 +19,8 @@ from orchestrate.errors import UsageError
 def backup(ctx: click.Context, app: str, to: str | None, hot: bool) -> None:
     """Write a consistent archive of APP's volumes, with a manifest of checksums."""
     from orchestrate import backup as backups
-    from orchestrate.execute import Options
     from orchestrate.health import HealthGate, wait_healthy
+    from orchestrate.report import Options
     from orchestrate.state import RunLock
 
     out = console()
@@ -52,7 +52,7 @@ def restore(ctx: click.Context, app: str, source: str, force: bool) -> None:
     from orchestrate import backup as backups
     from orchestrate import hostfs, render, run
     from orchestrate.desired import Mount, VolumeSpec
-    from orchestrate.execute import Options
+    from orchestrate.report import Options
     from orchestrate.state import RunLock, Store
 
     out = console()

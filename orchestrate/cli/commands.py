@@ -66,7 +66,7 @@ def apply(
 ) -> None:
     """Make the engine match the specs: create, start, update or safely recreate apps."""
     from orchestrate import export, render, run, service
-    from orchestrate.execute import Options
+    from orchestrate.report import Options
 
     options = Options(health_timeout=duration(health_timeout), settle_seconds=duration(settle) or 0.0)
     desired = load_specs(ctx, paths)

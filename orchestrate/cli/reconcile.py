@@ -103,7 +103,7 @@ def reconcile(
     if check:
         ctx.exit(_check(ctx, paths, out, metrics_file))
     from orchestrate import run
-    from orchestrate.execute import Options
+    from orchestrate.report import Options
 
     options = Options(health_timeout=duration(health_timeout), settle_seconds=duration(settle) or 0.0)
     policy = run.Policy(max_recreates=max_recreates, prune=prune, max_rounds=max_rounds)
@@ -149,6 +149,8 @@ def _step_line(app: str, step: str, seconds: float | None) -> Text:
 
 def _show_plan(out: Output, planned: Planned) -> None:
     """Nothing when in sync (cron mails nothing); otherwise what is about to be done."""
+    if out.json_lines or not (planned.plan.changes or planned.plan.orphans):
+        return  # and the terminal renderer is never loaded
     from orchestrate import render
 
     if not out.json_lines:
@@ -157,12 +159,12 @@ def _show_plan(out: Output, planned: Planned) -> None:
 
 
 def _show_outcome(out: Output, result: RunResult) -> None:
-    from orchestrate import render
-
     if out.json_lines:
         out.record(_run_json(result))
         return
     if result.planned.plan.changes or result.recovered or result.pruned:
+        from orchestrate import render
+
         for line in render.outcome_lines(result.report):
             out.line(line, problem=line.plain.startswith("!"))
 
@@ -212,8 +214,8 @@ def _check(ctx: click.Context, paths: tuple[str, ...], out: Output, metrics_file
         for line in render.plan_lines(planned.plan):
             out.line(line)
     if metrics_file:
-        from orchestrate.execute import Report
         from orchestrate.hostfs import write_atomically
+        from orchestrate.report import Report
 
         apps = export.app_states(planned.plan, Report())
         text = export.metrics_text(apps=apps, exit_code=int(planned.plan.changes), seconds=0.0, recreates=0, finished_at=time.time())

@@ -1,11 +1,14 @@
 """One writer per state dir: a file lock, with who holds it written beside it.
 
-The lock is an flock(2): the kernel releases it when its holder dies, so a run killed with
-SIGKILL never leaves a lock that blocks the next one. The holder file is only information.
+The lock is an flock(2) on a file in the state dir, taken with the standard library (a cron run
+every minute should not pay for importing more): the kernel releases it when its holder dies, so
+a run killed with SIGKILL never leaves a lock that blocks the next one. The holder file is only
+information.
 """
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import socket
@@ -13,8 +16,6 @@ import sys
 import time
 from pathlib import Path
 from types import TracebackType
-
-from filelock import FileLock, Timeout
 
 from orchestrate.errors import LockBusy
 from orchestrate.state.paths import ensure_private_dir
@@ -26,19 +27,30 @@ class RunLock:
         self.path = directory / "lock"
         self.holder_path = directory / "lock.holder"
         self.wait_seconds = wait_seconds
-        self._lock = FileLock(str(self.path), mode=0o600)
+        self._fd = -1
 
     def __enter__(self) -> RunLock:
-        try:
-            self._lock.acquire(timeout=self.wait_seconds, poll_interval=0.1)
-        except Timeout:
-            raise LockBusy(f"another stateful run holds the lock ({self.describe_holder()}); try again, or pass --wait-lock SECONDS") from None
+        self._fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+        deadline = time.monotonic() + self.wait_seconds
+        while not self._try_lock():
+            if time.monotonic() >= deadline:
+                os.close(self._fd)
+                raise LockBusy(f"another stateful run holds the lock ({self.describe_holder()}); try again, or pass --wait-lock SECONDS")
+            time.sleep(0.1)
         self._write_holder()
         return self
 
+    def _try_lock(self) -> bool:
+        try:
+            fcntl.flock(self._fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return False
+        return True
+
     def __exit__(self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None) -> None:
         self.holder_path.unlink(missing_ok=True)
-        self._lock.release()
+        fcntl.flock(self._fd, fcntl.LOCK_UN)
+        os.close(self._fd)
 
     def _write_holder(self) -> None:
         holder = {"pid": os.getpid(), "host": socket.gethostname(), "command": " ".join(sys.argv), "since": time.time()}

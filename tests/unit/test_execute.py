@@ -10,8 +10,9 @@ import pytest
 from orchestrate import service
 from orchestrate.desired import DesiredApp
 from orchestrate.errors import EngineError, ExitCode, TransientEngineError
-from orchestrate.execute import Executor, Options, Outcome, Report
+from orchestrate.execute import Executor
 from orchestrate.plan import Kind, Plan
+from orchestrate.report import Options, Outcome, Report
 from tests.unit.builders import MARIADB, foreign_container, load_app, load_apps
 from tests.unit.fake_engine import FakeEngine, OverlapError
 
