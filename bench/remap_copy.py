@@ -29,20 +29,13 @@ What is measured:
 Everything created (data dir, host copies, volumes, helper containers) carries this run's random
 `bcopy<hex>` name and is removed at the end, also on errors, Ctrl-C and SIGTERM. Nothing is pruned.
 
-Usage: .venv/bin/python bench/copy.py [--size-mib 1024] [--repeat 3] [--seed 1] [--host-dest volume|dir]
+Usage: .venv/bin/python bench/remap_copy.py [--size-mib 1024] [--repeat 3] [--seed 1] [--host-dest volume|dir]
 """
 
 from __future__ import annotations
 
-import os
-import sys
-
-# This file is named copy.py: run as a script, its folder is sys.path[0] and would shadow the
-# standard library's `copy` (dataclasses, pydantic and the docker SDK import it). Drop that entry.
-if sys.path and os.path.realpath(sys.path[0] or ".") == os.path.dirname(os.path.realpath(__file__)):
-    del sys.path[0]
-
 import argparse
+import os
 import random
 import secrets
 import shutil
@@ -50,6 +43,7 @@ import signal
 import stat
 import statistics
 import subprocess
+import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
