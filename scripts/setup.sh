@@ -32,6 +32,9 @@ _setup_python() {
 }
 
 _setup_python
+# Bytecode, as a regular install has it: with PYTHONDONTWRITEBYTECODE set (as on these machines)
+# every run would compile the package from source again (about 25 ms of each no-op run).
+"$VENV/bin/python" -m compileall -q "$ROOT/orchestrate" >/dev/null
 bash "$ROOT/scripts/images.sh"
 
 export PATH="$VENV/bin:$PATH"
