@@ -16,6 +16,7 @@ from typing import Any
 
 from orchestrate.desired import looks_secret
 from orchestrate.observed import env_dict, healthcheck_from_config
+from orchestrate.spec.names import app_name, volume_key
 from orchestrate.spec.units import format_duration
 
 ANONYMOUS = re.compile(r"^[0-9a-f]{64}$")
@@ -43,7 +44,7 @@ def capture(container: Mapping[str, Any], image: Mapping[str, Any], *, borrowed:
     host = container.get("HostConfig") or {}
     image_config = image.get("Config") or {}
     name = container["Name"].lstrip("/")
-    result = Capture(name=_app_name(name), spec={})
+    result = Capture(name=app_name(name), spec={})
     if result.name != name:
         result.report.append(f"name: {name!r} is not a valid app name; written as {result.name!r}")
     spec = result.spec
@@ -75,11 +76,6 @@ def _escape_dollars(value: Any) -> Any:
     if isinstance(value, list):
         return [_escape_dollars(v) for v in value]
     return value
-
-
-def _app_name(name: str) -> str:
-    cleaned = re.sub(r"[^a-z0-9_.-]", "-", name.lower()).lstrip("_.-") or "app"
-    return cleaned.replace(".stateful-", "-stateful-")
 
 
 def _argv(spec: dict[str, Any], config: Mapping[str, Any], image: Mapping[str, Any]) -> None:
@@ -127,13 +123,13 @@ def _volumes(result: Capture, container: Mapping[str, Any], host: Mapping[str, A
         target = mount["Destination"]
         if target in taken:
             continue
-        volumes[_key(target, volumes)] = _volume(result, mount)
+        volumes[volume_key(target, volumes)] = _volume(result, mount)
     for target, options in (host.get("Tmpfs") or {}).items():
-        volumes[_key(target, volumes)] = {"target": target, "tmpfs": _tmpfs(options)}
+        volumes[volume_key(target, volumes)] = {"target": target, "tmpfs": _tmpfs(options)}
     for spec_mount in host.get("Mounts") or ():
         if spec_mount.get("Type") == "tmpfs":
             size = (spec_mount.get("TmpfsOptions") or {}).get("SizeBytes")
-            volumes[_key(spec_mount["Target"], volumes)] = {"target": spec_mount["Target"], "tmpfs": {"size": size} if size else {}}
+            volumes[volume_key(spec_mount["Target"], volumes)] = {"target": spec_mount["Target"], "tmpfs": {"size": size} if size else {}}
     if volumes:
         result.spec["volumes"] = volumes
     captured = [e for e in entries if e.split(":")[0] in borrowed]
@@ -158,14 +154,6 @@ def _volume(result: Capture, mount: Mapping[str, Any]) -> dict[str, Any]:
     if not mount.get("RW", True):
         volume["read_only"] = True
     return volume
-
-
-def _key(target: str, taken: Mapping[str, Any]) -> str:
-    base = re.sub(r"[^a-z0-9_]+", "_", target.rstrip("/").rsplit("/", 1)[-1].lower()).strip("_") or "root"
-    key, n = base, 2
-    while key in taken:
-        key, n = f"{base}_{n}", n + 1
-    return key
 
 
 def _tmpfs(options: str) -> dict[str, Any]:

@@ -19,6 +19,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from orchestrate.spec.names import app_name, volume_key
 from orchestrate.spec.ports import check_port
 
 # The spec's keys in the order a person reads them; a translated document follows it.
@@ -153,26 +154,11 @@ def _wanted_name(service: str, raw: Mapping[str, Any]) -> str:
     return str(raw.get("container_name") or service)
 
 
-def app_name(text: str) -> str:
-    """The spec's app name for a container or service name: [a-z0-9][a-z0-9_.-]*, at most 63 characters."""
-    cleaned = re.sub(r"[^a-z0-9_.-]", "-", text.lower()).lstrip("_.-") or "app"
-    return cleaned.replace(".stateful-", "-stateful-")[:63]
-
-
 def _unique(name: str, taken: set[str]) -> str:
     candidate, n = name, 2
     while candidate in taken:
         candidate, n = f"{name}-{n}", n + 1
     return candidate
-
-
-def volume_key(target: str, taken: Mapping[str, Any]) -> str:
-    """A volume key from the target's last component (/var/lib/mysql -> mysql), unique within `taken`."""
-    base = re.sub(r"[^a-z0-9_]+", "_", target.rstrip("/").rsplit("/", 1)[-1].lower()).strip("_") or "root"
-    key, n = base, 2
-    while key in taken:
-        key, n = f"{base}_{n}", n + 1
-    return key
 
 
 # --- one service ---------------------------------------------------------------------------------
