@@ -39,7 +39,7 @@ RESTART = re.compile(r"^(no|always|unless-stopped|on-failure(:\d+)?)$")
 PORT_RANGE = re.compile(r"\d-\d")
 VARIABLE = re.compile(r"\$\{[^}]*\}|\$[A-Za-z_][A-Za-z0-9_]*")
 NAMING_KEYS = ("container_name", "networks", "network_mode")  # read for the app's name and network
-UNSET = (None, False, "", [], {})  # a key set to one of these asks for nothing beyond the defaults
+UNSET: tuple[object, ...] = (None, False, "", [], {})  # a key set to one of these asks for nothing beyond the defaults
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ import hashlib
 import json
 import shlex
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -194,17 +194,17 @@ def _own_mounts(app: App, base: Path) -> tuple[list[Mount], list[VolumeSpec], li
     volumes: list[VolumeSpec] = []
     binds: list[BindDir] = []
     for key, volume in app.volumes.items():
-        common = {"target": volume.target, "read_only": volume.read_only, "owner_app": app.name, "key": key}
+        common = Mount(target=volume.target, kind="volume", source="", read_only=volume.read_only, owner_app=app.name, key=key)
         if volume.tmpfs is not None:
-            mounts.append(Mount(kind="tmpfs", source="", tmpfs_size=volume.tmpfs.size, tmpfs_mode=volume.tmpfs.mode, **common))
+            mounts.append(replace(common, kind="tmpfs", tmpfs_size=volume.tmpfs.size, tmpfs_mode=volume.tmpfs.mode))
         elif volume.bind is not None:
             path = str((base / volume.bind).resolve()) if not Path(volume.bind).is_absolute() else str(Path(volume.bind))
-            mounts.append(Mount(kind="bind", source=path, **common))
+            mounts.append(replace(common, kind="bind", source=path))
             binds.append(BindDir(path, app.name, key, volume.create, volume.mode, volume.owner))
         else:
             name = volume_name(app.name, key, volume)
             driver, opts = _volume_driver(volume)
-            mounts.append(Mount(kind="volume", source=name, **common))
+            mounts.append(replace(common, source=name))
             volumes.append(VolumeSpec(name, app.name, key, driver, tuple(sorted(opts.items()))))
     return mounts, volumes, binds
 
@@ -231,12 +231,8 @@ def _borrowed_mounts(app: App, every: dict[str, SourcedApp]) -> list[Mount]:
         other_mounts, _, _ = _own_mounts(every[other_name].app, every[other_name].base_dir)
         for mount in other_mounts:
             if mount.kind != "tmpfs":
-                mounts.append(_replace(mount, read_only=mount.read_only or mode == "ro"))
+                mounts.append(replace(mount, read_only=mount.read_only or mode == "ro"))
     return mounts
-
-
-def _replace(mount: Mount, **changes: object) -> Mount:
-    return Mount(**{**asdict(mount), **changes})  # type: ignore[arg-type]
 
 
 def _secret_mounts(item: SourcedApp) -> list[Mount]:
@@ -328,11 +324,7 @@ def _with_hash(app: DesiredApp, secret_digests: object) -> DesiredApp:
     body.pop("inputs")
     body["secrets"] = secret_digests
     digest = hashlib.sha256(json.dumps(body, sort_keys=True, default=str).encode()).hexdigest()
-    return DesiredApp(**{**asdict_shallow(app), "spec_hash": digest[:16]})
-
-
-def asdict_shallow(app: DesiredApp) -> dict[str, object]:
-    return {name: getattr(app, name) for name in app.__dataclass_fields__}
+    return replace(app, spec_hash=digest[:16])
 
 
 def _reference_problems(by_name: dict[str, SourcedApp]) -> list[SpecProblem]:

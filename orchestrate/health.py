@@ -71,7 +71,7 @@ def wait_healthy(engine: Engine, container_id: str, gate: HealthGate) -> Verdict
         wait=wait_fixed(POLL_S),
     )
     try:
-        result: Verdict = poll(lambda: verdict(engine.inspect_container(container_id)))
+        result: Verdict | None = poll(lambda: verdict(engine.inspect_container(container_id)))
     except RetryError:
-        return Verdict(False, f"did not become healthy within {gate.timeout:.0f}s")
-    return result
+        result = None
+    return result or Verdict(False, f"did not become healthy within {gate.timeout:.0f}s")

@@ -58,7 +58,7 @@ def network_labels() -> dict[str, str]:
 
 
 def is_ours(labels: dict[str, str] | None) -> bool:
-    return bool(labels) and labels.get(MANAGED) == "true"
+    return labels is not None and labels.get(MANAGED) == "true"
 
 
 def user_labels(labels: dict[str, str] | None) -> dict[str, str]:

@@ -165,7 +165,7 @@ def _plan_app(app: DesiredApp, context: Context) -> AppAction:
         return _blocked(app.name, problem.message, problem.exit_code)
     resources = _resources(app, observed)
     if container is None:
-        return AppAction(app.name, Kind.CREATE, notes=("no container",), pull=_pull(app, image), **resources)
+        return replace(resources, kind=Kind.CREATE, notes=("no container",), pull=_pull(app, image))
     return _plan_existing(app, container, context, image, resources)
 
 
@@ -174,32 +174,35 @@ def _plan_existing(
     container: ObservedContainer,
     context: Context,
     image: ImageDefaults | None,
-    resources: dict[str, object],
+    resources: AppAction,
 ) -> AppAction:
     observed = context.observed
     defaults = observed.images.get(container.image_id) or image or ImageDefaults(id="")
     initialised = data_initialised(app, observed.data, context.fingerprints)
     diffs = tuple(compare(Sides(app, container, defaults, image.id if image else None, initialised)))
     acting = [d for d in diffs if d.effect is not Effect.INIT_ONLY]
-    common = {"diffs": diffs, "container_id": container.id, "generation": _generation(container) + 1, **resources}
+    base = replace(resources, diffs=diffs, container_id=container.id, generation=_generation(container) + 1)
     if any(d.effect is Effect.RECREATE for d in acting):
-        return AppAction(app.name, Kind.RECREATE, pull=_pull(app, image), **common)  # type: ignore[arg-type]
+        return replace(base, kind=Kind.RECREATE, pull=_pull(app, image))
     stopped = not container.running
     notes = (f"container is {container.status}",) if stopped else ()
     if acting:
-        return AppAction(app.name, Kind.UPDATE, notes=notes, start=stopped, **common)  # type: ignore[arg-type]
+        return replace(base, kind=Kind.UPDATE, notes=notes, start=stopped)
     if stopped:
-        return AppAction(app.name, Kind.START, notes=notes, **common)  # type: ignore[arg-type]
-    return AppAction(app.name, Kind.NOOP, **common)  # type: ignore[arg-type]
+        return replace(base, kind=Kind.START, notes=notes)
+    return base
 
 
-def _resources(app: DesiredApp, observed: ObservedState) -> dict[str, object]:
+def _resources(app: DesiredApp, observed: ObservedState) -> AppAction:
+    """A no-op action carrying what must exist first: the network, volumes and host dirs to create."""
     network = app.network if app.network not in BUILTIN_NETWORKS and app.network not in observed.networks else None
-    return {
-        "create_volumes": tuple(v for v in app.volumes if v.name not in observed.volumes),
-        "create_dirs": tuple(d for d in app.bind_dirs if d.create and not _dir_exists(d.path, observed)),
-        "create_network": network,
-    }
+    return AppAction(
+        app.name,
+        Kind.NOOP,
+        create_volumes=tuple(v for v in app.volumes if v.name not in observed.volumes),
+        create_dirs=tuple(d for d in app.bind_dirs if d.create and not _dir_exists(d.path, observed)),
+        create_network=network,
+    )
 
 
 def _dir_exists(path: str, observed: ObservedState) -> bool:

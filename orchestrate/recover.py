@@ -9,6 +9,7 @@ its name back and is started). The new one is always stopped before the old one 
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
@@ -109,7 +110,7 @@ def recover_open_operations(
     """
     done = []
     for op in store.open_operations():
-        resolution = resolve(engine, op, journal=lambda step, op_id=op.id: store.journal(op_id, step), say=say)
+        resolution = resolve(engine, op, journal=functools.partial(store.journal, op.id), say=say)
         store.close_operation(op.id, resolution.outcome)
         done.append(resolution)
     if done:  # what was just resolved changed the containers: list them again

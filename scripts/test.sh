@@ -10,6 +10,8 @@ source scripts/setup.sh
 
 echo "== ruff" >&2
 ruff check orchestrate tests bench
+echo "== types" >&2
+mypy
 echo "== import contracts" >&2
 lint-imports --no-cache
 echo "== tests" >&2

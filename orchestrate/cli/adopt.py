@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from orchestrate.cli.base import cli, console, duration, engine_for, load_specs, state_dir_of
 from orchestrate.errors import UsageError
+
+if TYPE_CHECKING:
+    from orchestrate.adopt import Written
+    from orchestrate.capture import Capture
 
 OUTPUT_FILE = click.option("-o", "output", type=click.Path(dir_okay=False), help="Write the spec(s) to this file (new or updated).")
 INTO = click.option(
@@ -40,7 +45,7 @@ def capture(ctx: click.Context, containers: tuple[str, ...], output: str | None,
     _say_written(captures, written)
 
 
-def _say_written(captures: list, written: list) -> None:  # type: ignore[type-arg]
+def _say_written(captures: list[Capture], written: list[Written]) -> None:
     err = console(stderr=True)
     for item, done in zip(captures, written, strict=True):
         where = f"{done.spec} ({done.how})" if done.spec else "stdout"
@@ -91,7 +96,7 @@ def adopt(ctx: click.Context, container: str, output: str | None, into: str | No
         options=Options(health_timeout=duration(health_timeout), settle_seconds=duration(settle) or 0.0),
         policy=run.Policy(adopt=frozenset({name})),
         report=lambda app, step, seconds: out.print(render.step_line(app, step, seconds)),
-        on_plan=lambda planned: [out.print(line) for line in render.plan_lines(planned.plan)],
+        on_plan=lambda planned: out.print(*render.plan_lines(planned.plan), sep="\n"),
     )
     for line in render.outcome_lines(result.report):
         out.print(line)

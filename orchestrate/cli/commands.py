@@ -220,7 +220,7 @@ def volumes(ctx: click.Context, output: str) -> None:
 
     store = Store.open(state_dir_of(ctx))
     try:
-        rows = [
+        rows: list[dict[str, Any]] = [
             {"app": f.app, "key": f.key, "source": f"{f.kind} {f.source}", "state": "in use", "entries": f.entries, "bytes": f.size,
              "since": f.recorded_at}
             for f in store.fingerprints().values()

@@ -9,7 +9,7 @@ from __future__ import annotations
 import io
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -31,7 +31,7 @@ def _yaml() -> YAML:
     return yaml
 
 
-def render(doc: Mapping[str, Any], comments: list[str] = ()) -> str:  # type: ignore[assignment]
+def render(doc: Mapping[str, Any], comments: Sequence[str] = ()) -> str:
     out = io.StringIO()
     for line in comments:
         out.write(f"# {line}\n")

@@ -183,14 +183,15 @@ class Store:
         self.db.execute("DELETE FROM copies WHERE app = ? AND key = ? AND target = ?", (app, key, target))
 
     def unfinished_copies(self) -> frozenset[tuple[str, str, str]]:
-        return frozenset(tuple(r) for r in self.db.execute("SELECT app, key, target FROM copies").fetchall())  # type: ignore[misc]
+        return frozenset((app, key, target) for app, key, target in self.db.execute("SELECT app, key, target FROM copies"))
 
     def retire(self, app: str, key: str, kind: str, source: str) -> None:
         """The old place of remapped data: kept, never deleted implicitly, listed by `stateful volumes`."""
         self.db.execute("INSERT OR REPLACE INTO retired VALUES (?, ?, ?, ?, ?)", (app, key, kind, source, time.time()))
 
     def retired(self) -> list[tuple[str, str, str, str, float]]:
-        return [tuple(r) for r in self.db.execute("SELECT app, key, kind, source, at FROM retired ORDER BY at").fetchall()]  # type: ignore[misc]
+        rows = self.db.execute("SELECT app, key, kind, source, at FROM retired ORDER BY at")
+        return [(app, key, kind, source, at) for app, key, kind, source, at in rows]
 
     def forget_retired(self, kind: str, source: str) -> None:
         self.db.execute("DELETE FROM retired WHERE kind = ? AND source = ?", (kind, source))
