@@ -129,6 +129,13 @@ def essentials(world: World, name: str) -> dict[str, Any]:
     }
 
 
+def explain(world: World, name: str, spec: Path, output: str) -> str:
+    """What a failed comparison needs to be read: the spec, what adopt said, and what the engine made."""
+    attrs = world.container(name).attrs
+    made = {"Mounts": attrs["Mounts"], "HostConfig.Mounts": attrs["HostConfig"].get("Mounts"), "HostConfig.Tmpfs": attrs["HostConfig"].get("Tmpfs")}
+    return f"spec:\n{spec.read_text()}\nadopt said:\n{output}\nengine made: {made}"
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -426,12 +433,12 @@ def test_round_trip_capture_adopt_then_diff_is_clean(world: World, hand: Hand, c
 
     # What was captured is what runs: the spec is in sync with the hand-made container's settings
     # (only its being unmanaged differs), so adopt is the only change.
-    world.run("adopt", app, "-o", str(spec), *(SETTLE if case.settle else ()), check=0)
+    adopted = world.run("adopt", app, "-o", str(spec), *(SETTLE if case.settle else ()), check=0)
     assert managed(world, app)
     kept = essentials(world, app)
     for key in case.lost:
         assert kept.pop(key) != chosen.pop(key)
-    assert kept == chosen
+    assert kept == chosen, explain(world, app, spec, adopted.out + adopted.err)
     world.run("diff", str(spec), check=0)
     world.run("apply", str(spec), check=0)
     assert world.names() == [app]
