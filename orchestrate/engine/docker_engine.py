@@ -10,15 +10,15 @@ from __future__ import annotations
 
 import os
 import uuid
-from collections.abc import Iterable, Iterator
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
-from functools import cached_property
+from functools import cached_property, partial
 from typing import TYPE_CHECKING, Any
 
 from orchestrate import labels as L
 from orchestrate.desired import DesiredApp, Mount, VolumeSpec
 from orchestrate.engine.interface import EngineEvent, Snapshot
+from orchestrate.engine.parallel import in_parallel
 from orchestrate.engine.unix_reader import UnixReader
 from orchestrate.errors import EngineError, EngineUnreachable, NotFoundError, TransientEngineError
 from orchestrate.observed import (
@@ -109,19 +109,26 @@ class DockerEngine:
     # --- observation -------------------------------------------------------------------------
 
     def snapshot(self, *, app_names: Iterable[str], image_refs: Iterable[str]) -> Snapshot:
-        names = set(app_names)
-        listed = self._get("/containers/json", {"all": 1}, "list containers", lambda: self.api.containers(all=True))
-        volumes = self._get("/volumes", None, "list volumes", lambda: self.api.volumes()).get("Volumes") or []
-        networks = frozenset(n["Name"] for n in self._get("/networks", None, "list networks", lambda: self.api.networks()))
+        names, refs = set(app_names), sorted(set(image_refs))
+        # The three lists and the images the specs name do not depend on each other: asked at once.
+        reads: list[Callable[[], Any]] = [
+            lambda: self._get("/containers/json", {"all": 1}, "list containers", lambda: self.api.containers(all=True)),
+            lambda: self._get("/volumes", None, "list volumes", lambda: self.api.volumes()).get("Volumes") or [],
+            lambda: self._get("/networks", None, "list networks", lambda: self.api.networks()),
+            *(partial(self.inspect_image, ref) for ref in refs),
+        ]
+        listed, volumes, networks, *named = in_parallel(lambda read: read(), reads)
         wanted = [c["Id"] for c in listed if _relevant(c, names)]
-        with ThreadPoolExecutor(max_workers=16) as pool:
-            inspected = [c for c in pool.map(self.inspect_container, wanted) if c is not None]
-            refs = set(image_refs) | {c.image_id for c in inspected}
-            images = {ref: img for ref, img in zip(refs, pool.map(self.inspect_image, refs), strict=False) if img is not None}
+        inspected = [c for c in in_parallel(self.inspect_container, wanted) if c is not None]
+        images = {ref: image for ref, image in zip(refs, named, strict=True) if image is not None}
+        images |= {image.id: image for image in images.values()}
+        # Only a container on an image no spec names any more (the tag moved on) needs one more read.
+        others = sorted({c.image_id for c in inspected} - images.keys())
+        images |= {ref: image for ref, image in zip(others, in_parallel(self.inspect_image, others), strict=True) if image is not None}
         return Snapshot(
             containers={c.name: c for c in inspected},
             volumes={v["Name"]: volume_from_inspect(v) for v in volumes},
-            networks=networks,
+            networks=frozenset(n["Name"] for n in networks),
             images=images,
             mount_users=mount_users_from_list(listed),
             listed=listed_from_list(listed),
