@@ -123,19 +123,17 @@ def _hot(engine: Engine, container: ObservedContainer, to: Path, places: list[Pl
             '[ -z "$p" ] && [ -n "$MARIADB_ROOT_PASSWORD_FILE" ] && p="$(cat "$MARIADB_ROOT_PASSWORD_FILE")"; '
             f'exec {dump} -uroot -p"$p" --single-transaction --routines --events --all-databases'
         )
-        code, output = engine.exec_capture(container.id, ["sh", "-c", script])
-        if code != 0:
-            raise ApplyFailed(f"hot backup of {container.name}: {dump} failed (exit {code}): {output[-400:].decode('utf-8', 'replace')}")
+        output = _complete_dump(engine, container, script, dump)
         (to / "dump.sql").write_bytes(output)
         manifest["archives"].append({"key": "dump", "kind": "sql", "source": dump, "file": "dump.sql", "bytes": len(output),
                                      "sha256": _sha256(to / "dump.sql")})  # fmt: skip
         say(f"{dump} --single-transaction -> dump.sql ({len(output) / 1048576:.1f} MiB); {container.name} kept running")
         return "hot: mariadb-dump"
     if "redis" in image:
-        before = engine.exec_capture(container.id, ["redis-cli", "LASTSAVE"])[1].strip()
+        before = _last_save(engine, container)
         engine.exec_capture(container.id, ["redis-cli", "BGSAVE"])
         for _ in range(600):
-            if engine.exec_capture(container.id, ["redis-cli", "LASTSAVE"])[1].strip() != before:
+            if _last_save(engine, container) != before:
                 break
             time.sleep(0.1)
         else:
@@ -144,6 +142,32 @@ def _hot(engine: Engine, container: ObservedContainer, to: Path, places: list[Pl
             manifest["archives"].append(_archive(engine, place, to, say, app=manifest["app"]))
         return "hot: redis BGSAVE"
     raise UsageError(f"no hot backup for image {container.image}; use the default (stop, copy, start)")
+
+
+# The engine can lose the output of an exec whose process ends quickly (engine 20.10 logs "stream
+# copy error: reading from a closed fifo"; the exec still reports exit 0). A dump is therefore
+# taken only when it ends with the tool's completion line, and read-only commands are asked again.
+DUMP_COMPLETED = b"-- Dump completed"
+EXEC_TRIES = 3
+
+
+def _complete_dump(engine: Engine, container: ObservedContainer, script: str, dump: str) -> bytes:
+    for _ in range(EXEC_TRIES):
+        code, output = engine.exec_capture(container.id, ["sh", "-c", script])
+        if code != 0:
+            raise ApplyFailed(f"hot backup of {container.name}: {dump} failed (exit {code}): {output[-400:].decode('utf-8', 'replace')}")
+        if DUMP_COMPLETED in output[-200:]:
+            return output
+    raise ApplyFailed(f"hot backup of {container.name}: {dump} exited 0 but its output ended early ({len(output)} bytes), {EXEC_TRIES} times")
+
+
+def _last_save(engine: Engine, container: ObservedContainer) -> int:
+    """Redis's LASTSAVE (a unix time), asked again when the answer is lost."""
+    for _ in range(EXEC_TRIES):
+        answer = engine.exec_capture(container.id, ["redis-cli", "LASTSAVE"])[1].strip()
+        if answer.isdigit():
+            return int(answer)
+    raise ApplyFailed(f"hot backup of {container.name}: redis-cli LASTSAVE gave no time: {answer[:200]!r}")
 
 
 def verify_backup(source: Path) -> dict[str, Any]:

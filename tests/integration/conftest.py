@@ -33,6 +33,7 @@ REDIS = os.environ.get("STATEFUL_REDIS_IMAGE", "stateful-test/redis:7.0")
 REDIS_ALT = os.environ.get("STATEFUL_REDIS_IMAGE_ALT", "stateful-test/redis:7.0-alt")
 BUSYBOX = os.environ.get("STATEFUL_BUSYBOX_IMAGE", "stateful-test/busybox:latest")
 HELPER = os.environ.get("STATEFUL_HELPER_IMAGE", "stateful-test/base:bookworm")  # GNU cp, find, sha256sum
+REDIS_READS = ("GET", "DBSIZE", "KEYS", "EXISTS", "PING", "LASTSAVE", "INFO", "HGET", "LRANGE", "MGET")
 ROOT_PW = "Root-pw-1'x"  # a quote and a dash: passwords are passed, never shell-interpreted
 
 
@@ -48,6 +49,18 @@ def client() -> Iterator[docker.DockerClient]:
         _unavailable(f"test images missing: {missing} (run scripts/setup.sh)")
     yield api
     api.close()
+
+
+def exec_output(container: Any, command: list[str], *, tries: int = 5) -> tuple[int, bytes]:
+    """exec_run for a read-only command that always prints something, asked again when it exits 0
+    having printed nothing: the engine (20.10) sometimes loses a quick exec's output, logging
+    "stream copy error: reading from a closed fifo". Never for commands that change anything."""
+    for _ in range(tries):
+        code, out = container.exec_run(command)
+        if code != 0 or out.strip():
+            break
+        time.sleep(0.2)
+    return int(code), out
 
 
 def _has_image(api: docker.DockerClient, ref: str) -> bool:
@@ -127,9 +140,10 @@ class World:
         """Run SQL in the app's MariaDB over TCP as root, waiting for the server to accept."""
         deadline = time.monotonic() + timeout
         while True:
-            code, out = self.container(app).exec_run(
-                ["mariadb", "-h127.0.0.1", "-uroot", f"-p{password}", "-N", "-B", "-e", statement]
-            )
+            command = ["mariadb", "-h127.0.0.1", "-uroot", f"-p{password}", "-N", "-B", "-e", statement]
+            # A read is asked again when its answer is lost; a write runs exactly once.
+            reads = statement.lstrip().upper().startswith(("SELECT", "SHOW", "CHECKSUM"))
+            code, out = exec_output(self.container(app), command, tries=3) if reads else self.container(app).exec_run(command)
             text = out.decode()
             if code == 0:
                 return text.strip()
@@ -142,7 +156,9 @@ class World:
     def redis(self, app: str, *command: str, timeout: float = 60) -> str:
         deadline = time.monotonic() + timeout
         while True:
-            code, out = self.container(app).exec_run(["redis-cli", *command])
+            cli = ["redis-cli", *command]
+            reads = command[0].upper() in REDIS_READS  # asked again when the answer is lost
+            code, out = exec_output(self.container(app), cli, tries=3) if reads else self.container(app).exec_run(cli)
             text = out.decode().strip()
             if code == 0 and not text.startswith(("LOADING", "ERR", "Could not connect")):
                 return text

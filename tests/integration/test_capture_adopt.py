@@ -22,7 +22,7 @@ import pytest
 from dotenv import dotenv_values
 from ruamel.yaml import YAML
 
-from tests.integration.conftest import BUSYBOX, MARIADB, REDIS, ROOT_PW, World
+from tests.integration.conftest import BUSYBOX, MARIADB, REDIS, ROOT_PW, World, exec_output
 
 LOOP = "trap 'exit 0' TERM; while :; do sleep 1; done"
 SETTLE = ("--settle", "1s")
@@ -69,7 +69,7 @@ def hand(world: World) -> Iterator[Hand]:
 
 
 def read(world: World, container: str, path: str) -> str:
-    code, out = world.container(container).exec_run(["cat", path])
+    code, out = exec_output(world.container(container), ["cat", path])
     assert code == 0, f"cat {path} in {container}: {out.decode()}"
     return out.decode().strip()
 
@@ -99,7 +99,7 @@ def essentials(world: World, name: str) -> dict[str, Any]:
     """What a person chose when starting the container, as the engine reports it: what adopt keeps."""
     container = world.container(name)
     attrs, config, host = container.attrs, container.attrs["Config"], container.attrs["HostConfig"]
-    code, out = container.exec_run(["cat", "/proc/mounts"])
+    code, out = exec_output(container, ["cat", "/proc/mounts"])
     assert code == 0, out.decode()
     tmpfs = sorted(
         (parts[1], parts[3])

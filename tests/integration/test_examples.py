@@ -11,7 +11,7 @@ import re
 import shutil
 from pathlib import Path
 
-from tests.integration.conftest import ROOT_PW, World
+from tests.integration.conftest import ROOT_PW, World, exec_output
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 
@@ -35,7 +35,7 @@ def test_shared_host_dir_seen_by_both_containers(world: World) -> None:
     assert sorted(os.listdir(shared)) == ["from-a", "from-b"]
     assert shared.stat().st_mode & 0o777 == 0o770
     for app in ("writer-a", "writer-b"):
-        code, out = world.container(world.name(app)).exec_run(["cat", "/shared/from-a", "/shared/from-b"])
+        code, out = exec_output(world.container(world.name(app)), ["cat", "/shared/from-a", "/shared/from-b"])
         assert (code, out.decode()) == (0, "a\nb\n")
     world.run("diff", str(example), check=0)
 
@@ -44,13 +44,13 @@ def test_second_container_takes_the_first_ones_volumes(world: World) -> None:
     example = copy_example(world, "volumes-from", ["template", "worker"])
     world.run("apply", "--settle", "1s", str(example), check=0)
     worker = world.container(world.name("worker"))
-    assert worker.exec_run(["cat", "/data/seed"]).output.decode() == "seeded\n"
+    assert exec_output(worker, ["cat", "/data/seed"]) == (0, b"seeded\n")
     assert [(m["Name"], m["Destination"]) for m in worker.attrs["Mounts"]] == [(world.name("template") + "-data", "/data")]
     # Recreating the template keeps the worker on the same volume (it is named, not a container ref).
     template_spec = example / "volumes-from.yaml"
     template_spec.write_text(template_spec.read_text().replace("echo seeded", "echo reseeded", 1))
     world.run("apply", "--settle", "1s", str(example), check=0)
-    assert worker.exec_run(["cat", "/data/seed"]).output.decode() == "reseeded\n"
+    assert exec_output(worker, ["cat", "/data/seed"]) == (0, b"reseeded\n")
     world.run("diff", str(example), check=0)
 
 
@@ -66,9 +66,9 @@ def test_mariadb_and_redis_example(world: World) -> None:
     world.sql(db, "CREATE TABLE app.t (id INT PRIMARY KEY); INSERT INTO app.t VALUES (1), (2)")
     assert world.sql(db, "SELECT @@max_connections") == "50"  # from the read-only conf bind
     # The two apps reach each other by their aliases on the example network.
-    code, out = world.container(db).exec_run(["bash", "-c", f"exec 3<>/dev/tcp/{cache}/6379 && printf 'PING\\r\\n' >&3 && head -c 7 <&3"])
+    code, out = exec_output(world.container(db), ["bash", "-c", f"exec 3<>/dev/tcp/{cache}/6379 && printf 'PING\\r\\n' >&3 && head -c 7 <&3"])
     assert (code, out.decode().strip()) == (0, "+PONG")
-    code, out = world.container(db).exec_run(["mariadb", "-hdb", "-uroot", f"-p{ROOT_PW}", "-N", "-e", "SELECT COUNT(*) FROM app.t"])
+    code, out = exec_output(world.container(db), ["mariadb", "-hdb", "-uroot", f"-p{ROOT_PW}", "-N", "-e", "SELECT COUNT(*) FROM app.t"])
     assert (code, out.decode().strip()) == (0, "2")
     # The secret is mounted read-only and not in the container's env or labels.
     attrs = world.container(db).attrs

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.integration.conftest import MARIADB, REDIS, ROOT_PW, World
+from tests.integration.conftest import MARIADB, REDIS, ROOT_PW, World, exec_output
 
 COMPOSE_FILE = f"""services:
   db:
@@ -47,7 +47,8 @@ def test_compose_project_moves_to_stateful_with_its_data(world: World) -> None:
     try:
         world.sql(f"{project}-db-1", "CREATE TABLE shop.t (id INT PRIMARY KEY); INSERT INTO shop.t VALUES (1), (2)")
         redis = world.client.containers.get(f"{project}-cache-1")
-        assert redis.exec_run(["redis-cli", "SET", "k", "v"]).output.strip() == b"OK"
+        assert redis.exec_run(["redis-cli", "SET", "k", "v"]).exit_code == 0
+        assert exec_output(redis, ["redis-cli", "GET", "k"]) == (0, b"v\n")
         assert redis.exec_run(["redis-cli", "SAVE"]).exit_code == 0
     finally:
         subprocess.run([*run, "down"], check=True, capture_output=True)  # never -v: the data stays

@@ -1,0 +1,64 @@
+"""Hot backups read a dump through an exec, and the engine can lose an exec's output while still
+reporting exit 0. A dump is written only when it is complete; read-only commands are asked again.
+(The real dump and BGSAVE are exercised against MariaDB and Redis in tests/integration/test_backup.py.)"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from orchestrate.backup import _hot
+from orchestrate.errors import ApplyFailed
+from tests.unit.builders import foreign_container
+
+DUMP = b"-- MariaDB dump 10.19\nCREATE TABLE t (n INT);\nINSERT INTO t VALUES (1);\n-- Dump completed on 2026-11-29  9:30:00\n"
+
+
+class ExecEngine:
+    """Only what a hot backup calls: each exec answers the next of the given outputs."""
+
+    def __init__(self, *answers: tuple[int, bytes]) -> None:
+        self.answers = list(answers)
+        self.commands: list[list[str]] = []
+
+    def exec_capture(self, container_id: str, command: list[str]) -> tuple[int, bytes]:
+        self.commands.append(command)
+        return self.answers.pop(0)
+
+
+def _backup(engine: ExecEngine, tmp_path: Path, image: str = "mariadb:11") -> dict[str, Any]:
+    manifest: dict[str, Any] = {"app": "db", "archives": []}
+    _hot(engine, replace(foreign_container("db"), image=image), tmp_path, [], manifest, lambda line: None)  # type: ignore[arg-type]
+    return manifest
+
+
+def test_a_lost_dump_output_is_asked_again_and_the_complete_dump_is_written(tmp_path: Path) -> None:
+    engine = ExecEngine((0, b""), (0, DUMP[:30]), (0, DUMP))
+    manifest = _backup(engine, tmp_path)
+    assert (tmp_path / "dump.sql").read_bytes() == DUMP
+    assert manifest["archives"][0]["bytes"] == len(DUMP)
+    assert len(engine.commands) == 3
+
+
+def test_a_dump_that_never_completes_fails_and_writes_nothing(tmp_path: Path) -> None:
+    engine = ExecEngine((0, b""), (0, b""), (0, DUMP[:30]))
+    with pytest.raises(ApplyFailed, match="output ended early"):
+        _backup(engine, tmp_path)
+    assert not (tmp_path / "dump.sql").exists()
+
+
+def test_a_failing_dump_is_not_retried(tmp_path: Path) -> None:
+    engine = ExecEngine((2, b"mariadb-dump: Got error: 1045: Access denied"))
+    with pytest.raises(ApplyFailed, match=r"exit 2.*Access denied"):
+        _backup(engine, tmp_path)
+    assert len(engine.commands) == 1
+
+
+def test_redis_lastsave_lost_once_is_asked_again(tmp_path: Path) -> None:
+    # LASTSAVE (lost, then 100), BGSAVE, LASTSAVE 100 (not yet), LASTSAVE 101 (saved)
+    engine = ExecEngine((0, b""), (0, b"100\n"), (0, b"Background saving started\n"), (0, b"100\n"), (0, b"101\n"))
+    assert _backup(engine, tmp_path, image="redis:7")["archives"] == []
+    assert [c[-1] for c in engine.commands] == ["LASTSAVE", "LASTSAVE", "BGSAVE", "LASTSAVE", "LASTSAVE"]
