@@ -101,19 +101,29 @@ def foreign_writer_problems(app: DesiredApp, users: Mapping[str, tuple[MountUser
             continue
         key = data_key(mount.kind, mount.source)
         # The container holding the app's name is the one a recreate (or an adopt) stops first.
+        # Any other is a second server, even one of ours: a container of this app renamed by hand
+        # keeps running while a new one would start under the app's name.
         others = [
             u
             for u in users.get(key, ())
-            if u.running and u.writable and u.app != app.name and u.container != app.name and u.app not in borrowers.get(key, set())
+            if u.running and u.writable and u.container != app.name and (u.app == app.name or u.app not in borrowers.get(key, set()))
         ]
         if others:
-            names = ", ".join(f"{u.container}" + ("" if u.app else " (not managed by stateful)") for u in others)
+            names = ", ".join(f"{u.container}{_whose(u, app.name)}" for u in others)
             problems.append(
                 f"{app.name}/{mount.key}: {describe_mount(mount.kind, mount.source, False)} is mounted writable by running "
                 f"container {names}; two servers on one datadir corrupt it. Stop that container, or list {mount.key!r} "
                 "in shared_volumes if sharing is intended"
             )
     return problems
+
+
+def _whose(user: MountUser, app: str) -> str:
+    if not user.app:
+        return " (not managed by stateful)"
+    if user.app == app:
+        return f" (this app's own container under another name: `docker rename {user.container} {app}` to take it back)"
+    return ""
 
 
 def borrowers_of(apps: list[DesiredApp]) -> dict[str, set[str]]:

@@ -1,0 +1,125 @@
+"""Stories from FIELD-NOTES.md, replayed against a real MariaDB: what lost other tools' data, and
+what stateful does instead. tests/FIELD-NOTES.md maps every story to the tests that replay it;
+these are the ones no other module already tells.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import shutil
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.integration.conftest import World, mariadb_spec
+
+OWNED_BIND = '\n    bind: {path}\n    owner: "999:999"'
+
+
+def _rows(world: World, app: str, count: int = 3) -> None:
+    world.sql(app, f"CREATE TABLE shop.t (id INT PRIMARY KEY); INSERT INTO shop.t VALUES {', '.join(f'({i})' for i in range(count))}")
+
+
+def test_25_a_hand_renamed_container_is_never_joined_by_a_second_server(world: World) -> None:
+    """Compose tracked containers by label and recreated a hand-renamed copy empty. Here the renamed
+    container still runs on the datadir: a second MariaDB must not start beside it."""
+    app = world.name("db")
+    spec = str(world.write("db.yaml", mariadb_spec(app)))
+    world.run("apply", spec, check=0)
+    _rows(world, app)
+    world.container(app).rename(f"{app}-old")
+
+    refused = world.run("apply", spec, check=5)
+    assert f"volume {app}-data is mounted writable by running container {app}-old" in refused.out
+    assert f"docker rename {app}-old {app}" in refused.out
+    assert world.names() == [f"{app}-old"]  # nothing was created beside it
+
+    # Taking it back, as the message says: the app is in sync again, on its data.
+    world.container(f"{app}-old").rename(app)
+    assert world.run("apply", "--output", "json", spec, check=0).json()["result"]["engine_mutations"] == 0
+    assert world.sql(app, "SELECT COUNT(*) FROM shop.t") == "3"
+
+
+@contextlib.contextmanager
+def _data_disk(world: World) -> Iterator[tuple[Path, Path]]:
+    """A separate filesystem (tmpfs) mounted at `disk` through a bind mount, as an external disk is:
+    unmounting `disk` leaves the data on the filesystem and an empty directory at the mount point."""
+    store, disk = world.dir / "store", world.dir / "disk"
+    store.mkdir()
+    disk.mkdir()
+    try:
+        subprocess.run(["mount", "-t", "tmpfs", "-o", "size=512m", "tmpfs", str(store)], check=True, capture_output=True)
+    except (OSError, subprocess.CalledProcessError) as exc:
+        pytest.skip(f"cannot mount a filesystem here: {exc}")
+    try:
+        subprocess.run(["mount", "--bind", str(store), str(disk)], check=True)
+        yield store, disk
+    finally:
+        for mount_point in (disk, store):
+            subprocess.run(["umount", "-l", str(mount_point)], capture_output=True)
+
+
+def _mount(store: Path, disk: Path) -> None:
+    subprocess.run(["mount", "--bind", str(store), str(disk)], check=True)
+
+
+def test_11_a_data_disk_that_is_not_mounted_is_refused_and_nothing_is_created(world: World) -> None:
+    """A host reboots and the DB starts before its disk is mounted: it initialises an empty datadir on
+    the root filesystem. Here the datadir is missing: nothing is created, nothing starts."""
+    app = world.name("db")
+    with _data_disk(world) as (store, disk):
+        datadir = disk / "mysql"
+        spec = str(world.write("db.yaml", mariadb_spec(app, volumes=OWNED_BIND.format(path=datadir))))
+        world.run("apply", spec, check=0)
+        _rows(world, app)
+        world.container(app).stop()  # the host goes down
+        subprocess.run(["umount", str(disk)], check=True)  # and comes back without the disk
+        assert list(disk.iterdir()) == []
+
+        refused = world.run("apply", spec, check=5)
+        assert f"data guard: {app}/data held data at the last healthy run" in refused.out
+        assert f"bind {datadir} is missing now" in refused.out
+        assert not datadir.exists()  # not created on the root filesystem
+        assert not world.running(app)
+
+        _mount(store, disk)  # the disk is back: the app starts on its data
+        world.run("apply", spec, check=0)
+        assert world.sql(app, "SELECT COUNT(*) FROM shop.t") == "3"
+
+
+def test_11_a_data_disk_swapped_for_another_filesystem_is_refused(world: World) -> None:
+    """The mount point exists but holds a copy on another filesystem (a stale directory left on the
+    root filesystem): the data is not where it was."""
+    app = world.name("db")
+    with _data_disk(world) as (store, disk):
+        datadir = disk / "mysql"
+        spec = str(world.write("db.yaml", mariadb_spec(app, volumes=OWNED_BIND.format(path=datadir))))
+        world.run("apply", spec, check=0)
+        _rows(world, app)
+        world.container(app).stop()
+        subprocess.run(["umount", str(disk)], check=True)
+        shutil.copytree(store / "mysql", datadir, symlinks=True)  # same files, wrong filesystem
+
+        refused = world.run("apply", spec, check=5)
+        assert f"bind {datadir} is on another filesystem now" in refused.out
+        assert "is the disk or share mounted?" in refused.out
+        assert not world.running(app)
+        shutil.rmtree(datadir)
+
+
+def test_6_moving_the_spec_directory_keeps_the_apps_and_their_data(world: World) -> None:
+    """Compose names volumes after the project directory: a renamed directory came up on new, empty
+    volumes. Volume names here are in the spec, so the moved spec finds the same data."""
+    app = world.name("db")
+    world.write("project-a/db.yaml", mariadb_spec(app))
+    world.run("apply", str(world.dir / "project-a"), check=0)
+    _rows(world, app)
+
+    (world.dir / "project-a").rename(world.dir / "project-b")
+    moved = str(world.dir / "project-b")
+    world.run("diff", moved, check=0)
+    assert world.run("apply", "--output", "json", moved, check=0).json()["result"]["engine_mutations"] == 0
+    assert world.sql(app, "SELECT COUNT(*) FROM shop.t") == "3"
+    assert [v.name for v in world.client.volumes.list(filters={"name": world.prefix})] == [f"{app}-data"]
