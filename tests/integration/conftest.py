@@ -34,6 +34,8 @@ REDIS_ALT = os.environ.get("STATEFUL_REDIS_IMAGE_ALT", "stateful-test/redis:7.0-
 BUSYBOX = os.environ.get("STATEFUL_BUSYBOX_IMAGE", "stateful-test/busybox:latest")
 HELPER = os.environ.get("STATEFUL_HELPER_IMAGE", "stateful-test/base:bookworm")  # GNU cp, find, sha256sum
 REDIS_READS = ("GET", "DBSIZE", "KEYS", "EXISTS", "PING", "LASTSAVE", "INFO", "HGET", "LRANGE", "MGET")
+# Engine event actions that change something: a no-op run or a dry run must cause none.
+MUTATING = {"create", "start", "stop", "kill", "die", "destroy", "rename", "update", "restart", "connect", "disconnect", "pull", "tag"}
 ROOT_PW = "Root-pw-1'x"  # a quote and a dash: passwords are passed, never shell-interpreted
 
 

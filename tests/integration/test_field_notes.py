@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.integration.conftest import World, mariadb_spec
+from tests.integration.conftest import MUTATING, EventRecorder, World, busybox_spec, mariadb_spec
 
 OWNED_BIND = '\n    bind: {path}\n    owner: "999:999"'
 
@@ -123,3 +123,50 @@ def test_6_moving_the_spec_directory_keeps_the_apps_and_their_data(world: World)
     assert world.run("apply", "--output", "json", moved, check=0).json()["result"]["engine_mutations"] == 0
     assert world.sql(app, "SELECT COUNT(*) FROM shop.t") == "3"
     assert [v.name for v in world.client.volumes.list(filters={"name": world.prefix})] == [f"{app}-data"]
+
+
+def test_16_diff_and_check_with_changes_pending_touch_nothing(world: World) -> None:
+    """A dry run once performed a real container swap. With a recreate, a create and a start all
+    pending, `diff` and `reconcile --check` make no mutating call: the engine's events say so."""
+    db, box, new = world.name("db"), world.name("box"), world.name("new")
+    world.write("specs/db.yaml", mariadb_spec(db))
+    world.write("specs/box.yaml", busybox_spec(box))
+    specs = str(world.dir / "specs")
+    world.run("apply", "--settle", "1s", specs, check=0)
+    before = {c.name: c.id for c in world.ours()}
+    world.container(box).stop()
+    world.write("specs/db.yaml", mariadb_spec(db, extra_env={"TZ": "UTC"}))
+    world.write("specs/new.yaml", busybox_spec(new))
+
+    recorder = EventRecorder(world.client, {})
+    diff = world.run("diff", specs, check=1)
+    check = world.run("reconcile", "--check", specs, check=1)
+    events = recorder.stop()
+
+    for output in (diff.out, check.out):
+        assert f"~ {db} recreate" in output and f"> {box} start" in output and f"+ {new} create" in output
+    ours = [e for e in events if (e.get("Actor", {}).get("Attributes", {}).get("name", "") or "").startswith(world.prefix)]
+    assert [e["Action"] for e in ours if e.get("Action", "").split(":")[0] in MUTATING] == []
+    assert {c.name: c.id for c in world.ours()} == before
+    assert not world.running(box)
+
+
+def test_5_purging_one_apps_volumes_removes_nothing_else(world: World) -> None:
+    """`down -v` once removed volumes that were not in the file. --purge-volumes removes the volumes
+    this app's spec named, found by their labels, and nothing that merely looks related."""
+    a, b = world.name("a"), world.name("b")
+    for app in (a, b):
+        world.write(f"specs/{app}.yaml", busybox_spec(app, extra="volumes:\n  data: {target: /data}\n  cache: {target: /cache}\n"))
+    world.run("apply", "--settle", "1s", str(world.dir / "specs"), check=0)
+    lookalikes = [
+        world.client.volumes.create(f"{a}-data-old"),  # a name starting like a's
+        world.client.volumes.create(f"{a}-extra", labels={"io.stateful.app": a}),  # a's label, not made by stateful
+    ]
+    try:
+        world.run("destroy", a, "--purge-volumes", "--yes", check=0)
+        left = sorted(v.name for v in world.client.volumes.list(filters={"name": world.prefix}))
+        assert left == sorted([f"{a}-data-old", f"{a}-extra", f"{b}-cache", f"{b}-data"])
+        assert world.running(b)
+    finally:
+        for volume in lookalikes:
+            volume.remove()

@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import time
 
-from tests.integration.conftest import EventRecorder, World, mariadb_spec, redis_spec
-
-MUTATING = {"create", "start", "stop", "kill", "die", "destroy", "rename", "update", "restart", "connect", "disconnect", "pull", "tag"}
+from tests.integration.conftest import MUTATING, EventRecorder, World, mariadb_spec, redis_spec
 
 
 def test_second_apply_changes_nothing(world: World) -> None:

@@ -8,9 +8,7 @@ import time
 
 import pytest
 
-from tests.integration.conftest import STATEFUL, EngineProxy, EventRecorder, World, busybox_spec, mariadb_spec
-
-MUTATING = {"create", "start", "stop", "kill", "die", "destroy", "rename", "update", "restart"}
+from tests.integration.conftest import MUTATING, STATEFUL, EngineProxy, EventRecorder, World, busybox_spec, mariadb_spec
 
 
 def _healthy(world: World, app: str) -> bool:

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from orchestrate import export, render
+from orchestrate import labels as L
 from orchestrate.desired import DesiredApp
 from orchestrate.errors import ExitCode
 from orchestrate.observed import HostDir, ImageDefaults, ObservedState, volume_from_inspect
@@ -359,3 +360,23 @@ def test_plan_json_for_a_refusal_has_its_exit_code(tmp_path: Path) -> None:
         ],
         "orphans": [],
     }
+
+
+OLDER_TOOL_LABELS = [
+    {L.SPEC_HASH: "0123456789abcdef"},  # the hash of the canonical spec changed with the tool
+    {L.SPEC_VERSION: "0"},
+    {L.SPEC_FILE: "/old/checkout/specs/mysql.yaml"},  # the spec moved
+    {L.GENERATION: "17"},
+]
+
+
+@pytest.mark.parametrize("labels", OLDER_TOOL_LABELS, ids=[next(iter(labels)) for labels in OLDER_TOOL_LABELS])
+def test_our_own_bookkeeping_labels_never_cause_a_recreate(tmp_path: Path, labels: dict[str, str]) -> None:
+    """Field note 17: a tool upgrade recreated every container. Only what the spec sets is compared."""
+
+    def older(apps: list[DesiredApp]) -> ObservedState:
+        made = container_for(apps[0])
+        return state(containers=[replace(made, labels={**made.labels, **labels})], volumes=[DATA], images=IMAGES)
+
+    plan = _plan(tmp_path, MYSQL, older)
+    assert [(a.kind, a.diffs) for a in plan.actions] == [(Kind.NOOP, ())]
