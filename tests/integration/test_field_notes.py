@@ -65,17 +65,23 @@ def _mount(store: Path, disk: Path) -> None:
     subprocess.run(["mount", "--bind", str(store), str(disk)], check=True)
 
 
+def _running_on_the_disk_then_rebooted_without_it(world: World, app: str, disk: Path) -> tuple[str, Path]:
+    """MariaDB with rows on a datadir on the disk; then the host goes down and comes back without it."""
+    datadir = disk / "mysql"
+    spec = str(world.write("db.yaml", mariadb_spec(app, volumes=OWNED_BIND.format(path=datadir))))
+    world.run("apply", spec, check=0)
+    _rows(world, app)
+    world.container(app).stop()
+    subprocess.run(["umount", str(disk)], check=True)
+    return spec, datadir
+
+
 def test_11_a_data_disk_that_is_not_mounted_is_refused_and_nothing_is_created(world: World) -> None:
     """A host reboots and the DB starts before its disk is mounted: it initialises an empty datadir on
     the root filesystem. Here the datadir is missing: nothing is created, nothing starts."""
     app = world.name("db")
     with _data_disk(world) as (store, disk):
-        datadir = disk / "mysql"
-        spec = str(world.write("db.yaml", mariadb_spec(app, volumes=OWNED_BIND.format(path=datadir))))
-        world.run("apply", spec, check=0)
-        _rows(world, app)
-        world.container(app).stop()  # the host goes down
-        subprocess.run(["umount", str(disk)], check=True)  # and comes back without the disk
+        spec, datadir = _running_on_the_disk_then_rebooted_without_it(world, app, disk)
         assert list(disk.iterdir()) == []
 
         refused = world.run("apply", spec, check=5)
@@ -94,12 +100,7 @@ def test_11_a_data_disk_swapped_for_another_filesystem_is_refused(world: World) 
     root filesystem): the data is not where it was."""
     app = world.name("db")
     with _data_disk(world) as (store, disk):
-        datadir = disk / "mysql"
-        spec = str(world.write("db.yaml", mariadb_spec(app, volumes=OWNED_BIND.format(path=datadir))))
-        world.run("apply", spec, check=0)
-        _rows(world, app)
-        world.container(app).stop()
-        subprocess.run(["umount", str(disk)], check=True)
+        spec, datadir = _running_on_the_disk_then_rebooted_without_it(world, app, disk)
         shutil.copytree(store / "mysql", datadir, symlinks=True)  # same files, wrong filesystem
 
         refused = world.run("apply", spec, check=5)

@@ -29,6 +29,8 @@ healthcheck: {test: [CMD, healthcheck.sh], interval: 1s, retries: 3}
 CHANGED = SPEC.replace("MARIADB_DATABASE: demo", "MARIADB_DATABASE: shop")
 OPTIONS = Options(health_timeout=5.0, settle_seconds=0.0, pull_backoff=0.0)
 ROLLED_BACK = "\nrolled back: the previous container runs again on the same volumes"
+# A recreate's calls up to the new container's start; what follows tells success from rollback.
+UNTIL_START = ["create mysql.stateful-new", "stop old (grace 30s)", "rename old mysql.stateful-old", "rename new-1 mysql", "start new-1"]
 
 
 def _load(tmp_path: Path, name: str, spec: str) -> DesiredApp:
@@ -64,14 +66,7 @@ def test_recreate_order(tmp_path: Path) -> None:
     engine = _engine(tmp_path, running=_load(tmp_path, "old", SPEC))
     plan, report, steps = _run(engine, [_load(tmp_path, "new", CHANGED)])
     assert [a.kind for a in plan.actions] == [Kind.RECREATE]
-    assert engine.mutating_calls() == [
-        "create mysql.stateful-new",
-        "stop old (grace 30s)",
-        "rename old mysql.stateful-old",
-        "rename new-1 mysql",
-        "start new-1",
-        "remove old",
-    ]
+    assert engine.mutating_calls() == [*UNTIL_START, "remove old"]
     assert steps == [
         ("mysql", "create new container (not started)"),
         ("mysql", "stop old container (grace 30s)"),
@@ -110,17 +105,7 @@ def test_unhealthy_new_container_is_rolled_back(tmp_path: Path) -> None:
     engine.health_on_start["mysql.stateful-new"] = "unhealthy"
     engine.logs = "[ERROR] InnoDB: Unknown database 'shop'\n[ERROR] Aborting"
     _, report, steps = _run(engine, [_load(tmp_path, "new", CHANGED)])
-    assert engine.mutating_calls() == [
-        "create mysql.stateful-new",
-        "stop old (grace 30s)",
-        "rename old mysql.stateful-old",
-        "rename new-1 mysql",
-        "start new-1",
-        "stop new-1 (grace 30s)",
-        "remove new-1",
-        "rename old mysql",
-        "start old",
-    ]
+    assert engine.mutating_calls() == [*UNTIL_START, "stop new-1 (grace 30s)", "remove new-1", "rename old mysql", "start old"]
     assert steps[-5:] == [
         ("mysql", "rollback: stop new container"),
         ("mysql", "rollback: remove new container"),
@@ -172,15 +157,7 @@ def test_failed_rename_rolls_back_before_anything_started(tmp_path: Path) -> Non
 
     engine.rename = rename  # type: ignore[method-assign]
     _, report, _ = _run(engine, [_load(tmp_path, "new", CHANGED)])
-    assert engine.mutating_calls() == [
-        "create mysql.stateful-new",
-        "stop old (grace 30s)",
-        "rename old mysql.stateful-old",
-        "rename new-1 mysql",
-        "remove new-1",
-        "rename old mysql",
-        "start old",
-    ]
+    assert engine.mutating_calls() == [*UNTIL_START[:-1], "remove new-1", "rename old mysql", "start old"]
     assert report.outcomes[0].message == "the new container failed: rename new-1 to mysql: engine said no" + ROLLED_BACK
     assert _running(engine) == [("old", "mysql", "healthy")]
 
