@@ -208,7 +208,9 @@ class Executor:
             raise error
 
     def _labels(self, app: DesiredApp, generation: int) -> dict[str, str]:
-        labels = L.container_labels(app=app.name, spec_hash=app.spec_hash, spec_file=app.spec_file, generation=generation)
+        labels = L.container_labels(
+            app=app.name, spec_hash=app.spec_hash, spec_file=app.spec_file, generation=generation, state_dir=self.options.state_dir
+        )
         if app.secrets_hash:
             labels[L.SECRETS_HASH] = app.secrets_hash
         return labels

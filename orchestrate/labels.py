@@ -14,6 +14,10 @@ SPEC_FILE = "io.stateful.spec-file"
 SECRETS_HASH = "io.stateful.secrets-hash"
 GENERATION = "io.stateful.generation"
 VOLUME_KEY = "io.stateful.volume"
+# The state dir a container is managed from (its resolved path). Its journal and the data's
+# fingerprints are there: a run from another state dir (root's cron and a user's shell) leaves
+# the app alone rather than race a recreate or roll back one that is in flight.
+STATE_DIR = "io.stateful.state-dir"
 # A unique id given to each volume we create: a volume deleted and made again under the same
 # name (by hand, or by another tool) does not carry it, so the data guard can tell them apart.
 VOLUME_ID = "io.stateful.volume-id"
@@ -33,10 +37,8 @@ def managed_filter() -> str:
     return f"{MANAGED}=true"
 
 
-def container_labels(
-    *, app: str, spec_hash: str, spec_file: str, generation: int
-) -> dict[str, str]:
-    return {
+def container_labels(*, app: str, spec_hash: str, spec_file: str, generation: int, state_dir: str = "") -> dict[str, str]:
+    labels = {
         MANAGED: "true",
         APP: app,
         SPEC_HASH: spec_hash,
@@ -44,6 +46,16 @@ def container_labels(
         SPEC_FILE: spec_file,
         GENERATION: str(generation),
     }
+    if state_dir:
+        labels[STATE_DIR] = state_dir
+    return labels
+
+
+def managed_from(labels: dict[str, str], state_dir: str) -> bool:
+    """Is a managed container ours to change from `state_dir`? Containers made before the label
+    existed (no label) are, as is everything when the caller names no state dir."""
+    other = labels.get(STATE_DIR, "")
+    return not other or not state_dir or other == state_dir
 
 
 def volume_labels(*, app: str, key: str, volume_id: str = "") -> dict[str, str]:

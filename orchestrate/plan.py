@@ -6,6 +6,7 @@ executing. Every action carries its reasons.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
 
@@ -14,7 +15,7 @@ from orchestrate.compare import Effect, FieldDiff, Sides, compare
 from orchestrate.desired import BindDir, DesiredApp, VolumeSpec
 from orchestrate.errors import ExitCode
 from orchestrate.guard import Fingerprints, borrowers_of, data_guard_problems, data_initialised, foreign_writer_problems
-from orchestrate.observed import ImageDefaults, ObservedContainer, ObservedState
+from orchestrate.observed import ImageDefaults, ListedContainer, ObservedContainer, ObservedState
 from orchestrate.remap import Migration, migrations_for
 
 BUILTIN_NETWORKS = frozenset({"bridge", "host", "none"})
@@ -85,6 +86,7 @@ def make_plan(
     adopt: frozenset[str] = frozenset(),
     unfinished_copies: frozenset[tuple[str, str, str]] = frozenset(),
     force_target: frozenset[str] = frozenset(),
+    state_dir: str = "",
 ) -> Plan:
     """One action per app, in the order given (dependency order).
 
@@ -92,9 +94,10 @@ def make_plan(
     exist): a managed container applied from one of them whose app is not desired is an orphan.
     Containers applied from other files belong to other runs and are left out.
     `fingerprints` (from the state store) feed the data guard; `allow_empty` lists the
-    `app/key` volumes the operator allows to start empty or changed.
+    `app/key` volumes the operator allows to start empty or changed. `state_dir` is the identity of
+    the run's state dir: apps whose containers are managed from another one are refused.
     """
-    context = Context(observed, fingerprints or {}, allow_empty, borrowers_of(desired), adopt, unfinished_copies, force_target)
+    context = Context(observed, fingerprints or {}, allow_empty, borrowers_of(desired), adopt, unfinished_copies, force_target, state_dir)
     pending_networks: set[str] = set()
     actions = []
     for app in desired:
@@ -110,7 +113,7 @@ def make_plan(
         sorted(
             c.app
             for c in observed.managed_listed()
-            if c.app not in names and c.name == c.app and c.labels.get(L.SPEC_FILE, "") in spec_files
+            if c.app not in names and c.name == c.app and c.labels.get(L.SPEC_FILE, "") in spec_files and L.managed_from(c.labels, state_dir)
         )
     )
     return Plan(tuple(actions), orphans)
@@ -125,6 +128,7 @@ class Context:
     adopt: frozenset[str] = frozenset()  # apps whose unmanaged container may be replaced (`stateful adopt`)
     unfinished_copies: frozenset[tuple[str, str, str]] = frozenset()  # (app, key, target) a run began copying
     force_target: frozenset[str] = frozenset()  # app/key whose remap target may be copied over
+    state_dir: str = ""  # the run's state dir identity ("" : every managed container is ours)
 
 
 def plan_app(app: DesiredApp, context: Context) -> AppAction:
@@ -144,6 +148,8 @@ def plan_app(app: DesiredApp, context: Context) -> AppAction:
 
 def _plan_app(app: DesiredApp, context: Context) -> AppAction:
     observed = context.observed
+    if other := managed_elsewhere(app.name, observed.listed, context.state_dir):
+        return AppAction(app.name, Kind.BLOCKED, problem=Problem(elsewhere_message(app.name, other), ExitCode.APPLY_FAILED))
     container = observed.app_container(app.name)
     if container is not None and not container.managed and app.name in context.adopt:
         image = observed.images.get(app.image)
@@ -242,6 +248,23 @@ def resource_problem(app: DesiredApp, observed: ObservedState) -> Problem | None
                 ExitCode.DATA_GUARD,
             )
     return None
+
+
+def managed_elsewhere(app: str, listed: Mapping[str, ListedContainer], state_dir: str) -> str:
+    """The other state dir the app's containers (its own, or a recreate's temporary ones) are
+    managed from; "" when they are ours."""
+    for name in (app, app + L.NEW_SUFFIX, app + L.OLD_SUFFIX):
+        found = listed.get(name)
+        if found is not None and found.managed and found.app == app and not L.managed_from(found.labels, state_dir):
+            return found.labels[L.STATE_DIR]
+    return ""
+
+
+def elsewhere_message(app: str, other: str) -> str:
+    return (
+        f"{app} is managed from another state dir, {other}: its journal and data fingerprints are there, and a "
+        f"recreate from there may be in progress. Run stateful with --state-dir {other} (as the user who owns it)"
+    )
 
 
 def uncovered_volumes_problem(app: DesiredApp, image: ImageDefaults) -> Problem | None:

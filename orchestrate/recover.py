@@ -97,7 +97,7 @@ def _grace(container: ObservedContainer) -> int:
 
 def needs_recovery(store: Store, listed: Mapping[str, ListedContainer], apps: set[str]) -> bool:
     """Cheap check, from the run's one container list: is there anything to finish or roll back?"""
-    return bool(store.open_operations()) or bool(_temporary_apps(listed, apps))
+    return bool(store.open_operations()) or bool(_temporary_apps(listed, apps, store.identity))
 
 
 def recover_open_operations(
@@ -105,8 +105,9 @@ def recover_open_operations(
 ) -> list[Resolution]:
     """Resolve every operation a killed run left open, then leftover temporary containers of `apps`.
 
-    Leftovers are looked for only among the apps of this run: a recreate of another app may be
-    in flight under another state dir, and is not ours to touch.
+    Leftovers are looked for only among the apps of this run, and only those made from this state
+    dir (or before containers said where from): a recreate under another state dir may be in
+    flight, and is not ours to touch (the plan refuses that app).
     """
     done = []
     for op in store.open_operations():
@@ -115,12 +116,14 @@ def recover_open_operations(
         done.append(resolution)
     if done:  # what was just resolved changed the containers: list them again
         listed = engine.snapshot(app_names=[], image_refs=[]).listed
-    return done + [_leftover(engine, app, say) for app in _temporary_apps(listed, apps)]
+    return done + [_leftover(engine, app, say) for app in _temporary_apps(listed, apps, store.identity)]
 
 
-def _temporary_apps(listed: Mapping[str, ListedContainer], apps: set[str]) -> list[str]:
+def _temporary_apps(listed: Mapping[str, ListedContainer], apps: set[str], state_dir: str) -> list[str]:
     temporary = (L.NEW_SUFFIX, L.OLD_SUFFIX)
-    return sorted({c.app for c in listed.values() if c.managed and c.app in apps and c.name in (c.app + s for s in temporary)})
+    leftovers = [c for c in listed.values() if c.managed and c.app in apps and c.name in (c.app + s for s in temporary)]
+    elsewhere = {c.app for c in listed.values() if c.managed and not L.managed_from(c.labels, state_dir)}
+    return sorted({c.app for c in leftovers} - elsewhere)
 
 
 def _leftover(engine: Engine, app: str, say: Say) -> Resolution:

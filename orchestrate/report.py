@@ -20,6 +20,7 @@ class Options:
     health_timeout: float | None = None  # None: derived from the app's healthcheck
     settle_seconds: float = 5.0  # how long an app without a healthcheck must stay up
     pull_backoff: float = 1.0  # seconds before the first retry of a transiently failed pull (doubles)
+    state_dir: str = ""  # the run's state dir identity, labelled on the containers it makes
 
 
 @dataclass(frozen=True)

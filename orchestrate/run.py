@@ -71,6 +71,7 @@ def apply(
     with RunLock(state_dir, wait_seconds=wait_lock):
         engine = engine_factory()
         store = Store.open(state_dir)
+        options = replace(options, state_dir=store.identity)  # what the containers it makes are labelled with
         try:
             return _locked_run(engine, store, desired, options=options, policy=policy, report=report, on_plan=on_plan, should_stop=should_stop)
         finally:
@@ -163,6 +164,7 @@ def _plan(
         adopt=policy.adopt,
         unfinished_copies=store.unfinished_copies(),
         force_target=policy.force_target,
+        state_dir=store.identity,
     )
     budget = None if policy.max_recreates is None else max(0, policy.max_recreates - done)
     return replace(planned, plan=hold_back_recreates(planned.plan, budget))

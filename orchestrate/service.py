@@ -67,9 +67,10 @@ def plan(
     *,
     fingerprints: Fingerprints | None = None,
     allow_empty: frozenset[str] = frozenset(),
+    state_dir: str = "",
 ) -> Planned:
     observed = observe(engine, desired, fingerprints=fingerprints)
-    return plan_observed(desired, observed, fingerprints=fingerprints, allow_empty=allow_empty)
+    return plan_observed(desired, observed, fingerprints=fingerprints, allow_empty=allow_empty, state_dir=state_dir)
 
 
 def plan_observed(
@@ -81,6 +82,7 @@ def plan_observed(
     adopt: frozenset[str] = frozenset(),
     unfinished_copies: frozenset[tuple[str, str, str]] = frozenset(),
     force_target: frozenset[str] = frozenset(),
+    state_dir: str = "",
 ) -> Planned:
     made = make_plan(
         desired,
@@ -91,6 +93,7 @@ def plan_observed(
         adopt=adopt,
         unfinished_copies=unfinished_copies,
         force_target=force_target,
+        state_dir=state_dir,
     )
     return Planned(desired, observed, made)
 
@@ -102,7 +105,7 @@ def _spec_scope(desired: list[DesiredApp], observed: ObservedState) -> frozenset
     return frozenset({a.spec_file for a in desired} | gone)
 
 
-def status(engine: Engine, paths: list[str], *, fingerprints: Fingerprints | None = None) -> list[StatusRow]:
+def status(engine: Engine, paths: list[str], *, fingerprints: Fingerprints | None = None, state_dir: str = "") -> list[StatusRow]:
     """Status of every managed app; drift against the given specs, or the specs named in labels."""
     if paths:
         desired = load(paths)
@@ -111,7 +114,7 @@ def status(engine: Engine, paths: list[str], *, fingerprints: Fingerprints | Non
         snapshot = engine.snapshot(app_names=[], image_refs=[])
         recorded = sorted({c.labels.get(L.SPEC_FILE, "") for c in snapshot.listed.values() if c.managed} - {""})
         desired, unreadable = _load_what_loads([p for p in recorded if Path(p).is_file()])
-    planned = plan(engine, desired, fingerprints=fingerprints)
+    planned = plan(engine, desired, fingerprints=fingerprints, state_dir=state_dir)
     rows = status_rows(planned.observed, planned.plan, {a.name for a in desired})
     return [_mark_unreadable(row, planned.observed, unreadable) for row in rows]
 

@@ -8,7 +8,7 @@ from typing import Any
 
 import click
 
-from orchestrate.cli.base import OUTPUT, PATHS, cli, console, duration, engine_for, load_specs, state_dir_of
+from orchestrate.cli.base import OUTPUT, PATHS, cli, console, duration, engine_for, load_specs, plan_inputs, state_dir_of
 from orchestrate.errors import ExitCode, UsageError
 
 
@@ -19,10 +19,10 @@ from orchestrate.errors import ExitCode, UsageError
 def diff(ctx: click.Context, paths: tuple[str, ...], output: str) -> None:
     """Show what `apply` would do, field by field. Exit 1 when anything would change."""
     from orchestrate import export, render, service
-    from orchestrate.run import read_fingerprints
 
     desired = load_specs(ctx, paths)
-    planned = service.plan(engine_for(ctx), desired, fingerprints=read_fingerprints(state_dir_of(ctx)))
+    fingerprints, state_dir = plan_inputs(ctx)
+    planned = service.plan(engine_for(ctx), desired, fingerprints=fingerprints, state_dir=state_dir)
     if output == "json":
         click.echo(json.dumps(export.plan_json(planned.plan), indent=2))
     else:
@@ -120,9 +120,9 @@ def status(ctx: click.Context, paths: tuple[str, ...], output: str) -> None:
     Drift is measured against PATHS, or else against the spec files the apps were applied from.
     """
     from orchestrate import render, service
-    from orchestrate.run import read_fingerprints
 
-    rows = service.status(engine_for(ctx), list(paths), fingerprints=read_fingerprints(state_dir_of(ctx)))
+    fingerprints, state_dir = plan_inputs(ctx)
+    rows = service.status(engine_for(ctx), list(paths), fingerprints=fingerprints, state_dir=state_dir)
     if output == "json":
         click.echo(json.dumps(render.status_json(rows), indent=2))
     elif not rows:
@@ -140,10 +140,11 @@ def destroy(ctx: click.Context, app: str, purge_volumes: bool, yes: bool) -> Non
     """Remove APP's container. Its volumes and host dirs are kept unless --purge-volumes."""
     from orchestrate import teardown as down
     from orchestrate.state import RunLock, Store
+    from orchestrate.state.paths import identity
 
     with RunLock(state_dir_of(ctx)):
         engine = engine_for(ctx)
-        found = down.find_teardown(engine, app)
+        found = down.find_teardown(engine, app, state_dir=identity(state_dir_of(ctx)))
         if purge_volumes and found.volumes and not yes:
             _confirm_purge(found.app, found.volumes)
         down.remove_app_container(engine, found)

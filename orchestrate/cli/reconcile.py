@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from orchestrate.cli.base import OUTPUT, PATHS, cli, console, duration, engine_for, load_specs, state_dir_of
+from orchestrate.cli.base import OUTPUT, PATHS, cli, console, duration, engine_for, load_specs, plan_inputs, state_dir_of
 from orchestrate.errors import ExitCode, LockBusy, UsageError
 
 if TYPE_CHECKING:
@@ -204,10 +204,10 @@ def _write_metrics(path: str, result: RunResult) -> None:
 
 def _check(ctx: click.Context, paths: tuple[str, ...], out: Output, metrics_file: str | None) -> int:
     from orchestrate import export, render, service
-    from orchestrate.run import read_fingerprints
 
     desired = load_specs(ctx, paths)
-    planned = service.plan(engine_for(ctx), desired, fingerprints=read_fingerprints(state_dir_of(ctx)))
+    fingerprints, state_dir = plan_inputs(ctx)
+    planned = service.plan(engine_for(ctx), desired, fingerprints=fingerprints, state_dir=state_dir)
     if out.json_lines:
         out.record({"time": time.time(), **export.plan_json(planned.plan)})
     else:

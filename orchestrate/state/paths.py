@@ -17,6 +17,12 @@ def state_dir(environ: Mapping[str, str] | None = None) -> Path:
     return Path(base) / "stateful"
 
 
+def identity(path: Path) -> str:
+    """What containers are labelled with: the state dir's absolute path, stable when the dir is
+    lost and made again in the same place."""
+    return str(path.expanduser().resolve())
+
+
 def ensure_private_dir(path: Path) -> Path:
     """Create the dir 0700 (journal and history say what runs where: not for other users)."""
     path.mkdir(parents=True, exist_ok=True, mode=0o700)

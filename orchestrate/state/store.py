@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from orchestrate.observed import Fingerprint
-from orchestrate.state.paths import ensure_private_dir
+from orchestrate.state.paths import ensure_private_dir, identity
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS runs (
@@ -85,6 +85,11 @@ class Store:
     def __init__(self, connection: sqlite3.Connection, path: Path) -> None:
         self.db = connection
         self.path = path
+
+    @property
+    def identity(self) -> str:
+        """The state dir's identity, labelled on the containers its runs make."""
+        return identity(self.path.parent)
 
     @classmethod
     def open(cls, directory: Path) -> Store:

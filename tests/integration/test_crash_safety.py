@@ -7,6 +7,7 @@ the app have been running (proved from the engine's own start/die events).
 
 from __future__ import annotations
 
+import shutil
 import signal
 
 import pytest
@@ -74,14 +75,42 @@ def test_killed_during_a_rollback_the_next_apply_restores_the_old_container(worl
     assert watcher.most_running_at_once() == 1
 
 
-def test_leftovers_are_recognised_without_the_journal(world: World) -> None:
-    """The state dir is lost mid-recreate (or another one is used): labels and names suffice."""
+def _killed_mid_recreate(world: World) -> tuple[str, str]:
+    """A recreate killed after the old container was renamed away: the app's name is free."""
     app, spec = _app_with_rows(world)
     world.write("db.yaml", mariadb_spec(app, extra_env={"TZ": "UTC"}))
     world.env["STATEFUL_FAULT_KILL_AFTER"] = "rename-old"
     assert world.run("apply", spec).code == -signal.SIGKILL
     del world.env["STATEFUL_FAULT_KILL_AFTER"]
-    world.env["STATEFUL_STATE_DIR"] = str(world.dir / "another-state-dir")
+    return app, spec
+
+
+def test_leftovers_are_recognised_without_the_journal(world: World) -> None:
+    """The state dir is lost mid-recreate and made again in its place: labels and names suffice."""
+    app, spec = _killed_mid_recreate(world)
+    shutil.rmtree(world.dir / "state")
     world.run("apply", spec, check=0)
     assert world.names() == [app]
     assert world.sql(app, ROWS) == "500\t125250"
+
+
+def test_another_state_dir_leaves_the_app_and_its_leftovers_alone(world: World) -> None:
+    """root's cron and a user's shell keep different state dirs. A run from the other one must not
+    roll back (or race) a recreate it has no journal of: it refuses the app and touches nothing."""
+    app, spec = _killed_mid_recreate(world)
+    left = sorted((c.name, c.id, c.status) for c in world.ours())
+    own_state_dir = world.env_for_run()["STATEFUL_STATE_DIR"]
+
+    world.env["STATEFUL_STATE_DIR"] = str(world.dir / "another-state-dir")
+    refused = world.run("apply", spec, check=4)
+    assert f"{app} is managed from another state dir, {own_state_dir}:" in refused.out
+    assert f"--state-dir {own_state_dir}" in refused.out
+    assert "managed from another state dir" in world.run("diff", spec, check=1).out
+    assert "managed from another state dir" in world.run("destroy", app, check=4).err
+    assert sorted((c.name, c.id, c.status) for c in world.ours()) == left
+
+    del world.env["STATEFUL_STATE_DIR"]  # its own state dir finishes what it began
+    world.run("apply", spec, check=0)
+    assert world.names() == [app]
+    assert world.sql(app, ROWS) == "500\t125250"
+    assert world.container(app).attrs["Config"]["Labels"]["io.stateful.state-dir"] == own_state_dir

@@ -12,7 +12,7 @@ from orchestrate import export, render
 from orchestrate import labels as L
 from orchestrate.desired import DesiredApp
 from orchestrate.errors import ExitCode
-from orchestrate.observed import HostDir, ImageDefaults, ObservedState, volume_from_inspect
+from orchestrate.observed import HostDir, ImageDefaults, ObservedContainer, ObservedState, volume_from_inspect
 from orchestrate.plan import Kind, Plan, make_plan
 from tests.unit.builders import MARIADB, container_for, foreign_container, load_apps, state, volume
 
@@ -380,3 +380,47 @@ def test_our_own_bookkeeping_labels_never_cause_a_recreate(tmp_path: Path, label
 
     plan = _plan(tmp_path, MYSQL, older)
     assert [(a.kind, a.diffs) for a in plan.actions] == [(Kind.NOOP, ())]
+
+
+OURS, THEIRS = "/var/lib/stateful", "/home/ops/.local/state/stateful"
+
+
+def _labelled(app: DesiredApp, state_dir: str | None, **changes: object) -> ObservedContainer:
+    made = container_for(app, **changes)  # type: ignore[arg-type]
+    labels = dict(made.labels)
+    if state_dir is not None:
+        labels[L.STATE_DIR] = state_dir
+    return replace(made, labels=labels)
+
+
+STATE_DIR_CASES = [
+    # (id, containers of mysql as (state dir label or None, name), expected kind)
+    ("made from this state dir", [(OURS, "mysql")], Kind.NOOP),
+    ("made before containers said where from", [(None, "mysql")], Kind.NOOP),
+    ("made from another state dir", [(THEIRS, "mysql")], Kind.BLOCKED),
+    ("another state dir's recreate in flight, new one not yet renamed", [(None, "mysql.stateful-old"), (THEIRS, "mysql.stateful-new")], Kind.BLOCKED),
+    ("another state dir's recreate in flight, new one holds the name", [(THEIRS, "mysql"), (None, "mysql.stateful-old")], Kind.BLOCKED),
+]
+
+
+@pytest.mark.parametrize(("containers", "kind"), [c[1:] for c in STATE_DIR_CASES], ids=[c[0] for c in STATE_DIR_CASES])
+def test_an_app_managed_from_another_state_dir_is_left_alone(tmp_path: Path, containers: list[tuple[str | None, str]], kind: Kind) -> None:
+    apps = load_apps(tmp_path, MYSQL)
+    made = [_labelled(apps[0], label, name=name, container_id=name) for label, name in containers]
+    observed = state(containers=made, volumes=[DATA], images=IMAGES)
+    (action,) = make_plan(apps, observed, state_dir=OURS).actions
+    assert action.kind is kind
+    if kind is Kind.BLOCKED:
+        assert action.problem is not None and action.problem.exit_code is ExitCode.APPLY_FAILED
+        assert action.problem.message.startswith(f"mysql is managed from another state dir, {THEIRS}:")
+        assert f"--state-dir {THEIRS}" in action.problem.message
+
+
+def test_an_orphan_managed_from_another_state_dir_is_not_ours_to_prune(tmp_path: Path) -> None:
+    apps = load_apps(tmp_path, MYSQL)
+    (tmp_path / "gone").mkdir()
+    (gone,) = load_apps(tmp_path / "gone", MYSQL.replace("name: mysql", "name: old"))
+    spec_files = frozenset({apps[0].spec_file, gone.spec_file})
+    for label, orphans in ((OURS, ("old",)), (THEIRS, ())):
+        observed = state(containers=[container_for(apps[0]), _labelled(gone, label)], volumes=[DATA], images=IMAGES)
+        assert make_plan(apps, observed, spec_files=spec_files, state_dir=OURS).orphans == orphans
