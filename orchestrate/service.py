@@ -99,10 +99,15 @@ def plan_observed(
 
 
 def _spec_scope(desired: list[DesiredApp], observed: ObservedState) -> frozenset[str]:
-    """The spec files this run speaks for: the ones loaded, and every recorded one that is gone."""
+    """The spec files this run speaks for: the ones loaded, and the recorded ones that are gone
+    from the directories they were loaded from. A spec file gone from some other directory is
+    another set's business: cron's `reconcile --prune /etc/stateful/specs` must not prune an app
+    whose spec was renamed in a directory it was never given."""
+    loaded = {a.spec_file for a in desired}
+    directories = {str(Path(path).parent) for path in loaded}
     recorded = {c.labels.get(L.SPEC_FILE, "") for c in observed.managed_listed()} - {""}
-    gone = {path for path in recorded if not Path(path).exists()}
-    return frozenset({a.spec_file for a in desired} | gone)
+    gone = {path for path in recorded if str(Path(path).parent) in directories and not Path(path).exists()}
+    return frozenset(loaded | gone)
 
 
 def status(engine: Engine, paths: list[str], *, fingerprints: Fingerprints | None = None, state_dir: str = "") -> list[StatusRow]:
