@@ -41,23 +41,33 @@ def data_guard_problems(
 
 
 def _renamed_key_problems(app: DesiredApp, data: Mapping[str, DataFacts], fingerprints: Fingerprints, allowed: frozenset[str]) -> list[str]:
-    """A key that held data left the spec, and another key now mounts an empty place on its path.
+    """A key that held data left the spec: the app would start without that data.
 
-    Renaming the key is not a remap (the key is the data's identity): the app would initialise an
-    empty datadir where its data used to be.
+    Renaming the key is not a remap (the key is the data's identity): another key mounting an
+    empty place on the same path would have the app initialise an empty datadir where its data
+    used to be. Dropping the key leaves the path unmounted: the app writes into its container,
+    and the data (kept) is out of its sight.
     """
     keys = {m.key for m in app.mounts if m.owner_app == app.name}
     problems = []
     for remembered in fingerprints.values():
         if remembered.app != app.name or remembered.key in keys or not remembered.held_data or not remembered.target:
             continue
-        for mount in app.mounts:
+        gone = f"{app.name}/{remembered.key}"
+        on_its_path = [m for m in app.mounts if m.target == remembered.target]
+        if not on_its_path and gone not in allowed:
+            problems.append(
+                f"data guard: {gone} held data at {remembered.target} ({_was(remembered)}); the spec no longer mounts anything "
+                f"there, so the app would start without it (the data is kept where it is). Nothing was started. Put the key "
+                f"back, or to run without that data on purpose, run again with --allow-empty-volume {gone}"
+            )
+        for mount in on_its_path:
             found = data.get(data_key(mount.kind, mount.source))
             identity = f"{app.name}/{mount.key}"
-            if mount.target != remembered.target or identity in allowed or (found is not None and found.exists and found.entries != 0):
+            if identity in allowed or (found is not None and found.exists and found.entries != 0):
                 continue
             problems.append(
-                f"data guard: {app.name}/{remembered.key} held data at {remembered.target} ({_was(remembered)}); the spec no longer has "
+                f"data guard: {gone} held data at {remembered.target} ({_was(remembered)}); the spec no longer has "
                 f"that key, and {identity} now mounts {describe_mount(mount.kind, mount.source, False)} there, which is empty. "
                 f"Nothing was started. To move the data, keep the key {remembered.key!r} and change only its source (a remap); "
                 f"to start empty on purpose, run again with --allow-empty-volume {identity}"

@@ -209,6 +209,11 @@ def remember_data(store: Store, desired: list[DesiredApp], observed: ObservedSta
             fresh = _fingerprint(app.name, mount.key, found.kind, found.source, found.identity, found.entries, mount.target)
             if _worth_writing(known.get((app.name, mount.key)), fresh, app.name in changed):
                 store.save_fingerprint(_with_size(fresh, observed, mount.kind, mount.source))
+        # The app runs healthy without keys it no longer has (the guard let it, as asked): the
+        # data there is no longer its data to guard.
+        for app_name, key in known:
+            if app_name == app.name and key not in {m.key for m in app.mounts}:
+                store.forget_fingerprint(app_name, key)
 
 
 def _fingerprint(app: str, key: str, kind: str, source: str, identity: str, entries: int, target: str) -> Fingerprint:

@@ -70,7 +70,9 @@ def apply(
 
     options = Options(health_timeout=duration(health_timeout), settle_seconds=duration(settle) or 0.0)
     desired = load_specs(ctx, paths)
-    _check_allowed(allow_empty, desired)
+    # A key dropped from the spec can still be allowed: the state dir remembers its data.
+    remembered = {f"{app}/{key}" for app, key in run.read_fingerprints(state_dir_of(ctx))} if allow_empty else set()
+    _check_allowed(allow_empty, desired, remembered=remembered)
     _check_allowed(force_target, desired)
     out = console()
     text = output == "text"
@@ -103,8 +105,10 @@ def apply(
     ctx.exit(result.report.exit_code)
 
 
-def _check_allowed(allowed: tuple[str, ...], desired: list[Any]) -> None:
+def _check_allowed(allowed: tuple[str, ...], desired: list[Any], *, remembered: set[str] | None = None) -> None:
     keys = {f"{a.name}/{m.key}" for a in desired for m in a.mounts if m.key}
+    names = {a.name for a in desired}
+    keys |= {k for k in remembered or () if k.split("/", 1)[0] in names}
     unknown = [a for a in allowed if a not in keys]
     if unknown:
         raise UsageError(f"{', '.join(unknown)}: no such APP/KEY in these specs (known: {', '.join(sorted(keys))})")

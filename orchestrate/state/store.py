@@ -204,6 +204,9 @@ class Store:
     def forget_fingerprints(self, app: str) -> None:
         self.db.execute("DELETE FROM fingerprints WHERE app = ?", (app,))
 
+    def forget_fingerprint(self, app: str, key: str) -> None:
+        self.db.execute("DELETE FROM fingerprints WHERE app = ? AND key = ?", (app, key))
+
 
 def _upgrade(db: sqlite3.Connection) -> None:
     """Columns added after a store was first made: added in place, old rows keep working."""

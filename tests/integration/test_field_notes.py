@@ -171,3 +171,25 @@ def test_5_purging_one_apps_volumes_removes_nothing_else(world: World) -> None:
     finally:
         for volume in lookalikes:
             volume.remove()
+
+
+def test_12_a_data_volume_dropped_from_the_spec_is_refused_until_allowed(world: World) -> None:
+    """A spec edit that drops a data volume would start the app without its data (an image without
+    a VOLUME line gives no other warning). Refused until the operator says so; the data is kept."""
+    app = world.name("box")
+    with_data = busybox_spec(app, command="echo precious > /data/file; while :; do sleep 1; done", extra="volumes:\n  data: {target: /data}\n")
+    spec = str(world.write("box.yaml", with_data))
+    world.run("apply", "--settle", "1s", spec, check=0)
+    world.run("apply", spec, check=0)  # a quiet run remembers that the volume now holds data
+    running = world.container(app).id
+
+    world.write("box.yaml", busybox_spec(app, command="while :; do sleep 1; done"))
+    refused = world.run("apply", "--settle", "1s", spec, check=5)
+    assert f"data guard: {app}/data held data at /data" in refused.out
+    assert "the spec no longer mounts anything there" in refused.out
+    assert world.container(app).id == running and world.running(app)
+
+    world.run("apply", "--settle", "1s", "--allow-empty-volume", f"{app}/data", spec, check=0)
+    assert world.container(app).id != running
+    world.run("apply", spec, check=0)  # allowed once: the guard forgot that key, it does not refuse every run
+    assert world.client.volumes.get(f"{app}-data")  # and the data is still there
