@@ -25,6 +25,7 @@ from orchestrate.engine import Engine
 from orchestrate.errors import ApplyFailed, UsageError
 from orchestrate.migrate import HELPER_IMAGE
 from orchestrate.observed import ObservedContainer
+from orchestrate.plan import elsewhere_message, managed_elsewhere
 
 MANIFEST = "manifest.json"
 Say = Callable[[str], None]
@@ -48,6 +49,12 @@ def data_places(container: ObservedContainer) -> list[Place]:
 
 def _key_of(target: str) -> str:
     return target.strip("/").replace("/", "_") or "root"
+
+
+def refuse_when_managed_elsewhere(engine: Engine, app: str, state_dir: str) -> None:
+    """A backup that stops the app must not race a recreate run from the app's own state dir."""
+    if other := managed_elsewhere(app, engine.snapshot(app_names=[app], image_refs=[]).listed, state_dir):
+        raise ApplyFailed(elsewhere_message(app, other) + "; or back it up with --hot, which does not stop it")
 
 
 def backup(engine: Engine, container: ObservedContainer, to: Path, *, hot: bool, say: Say, restart: Callable[[], None]) -> Path:

@@ -22,6 +22,7 @@ def backup(ctx: click.Context, app: str, to: str | None, hot: bool) -> None:
     from orchestrate.health import HealthGate, wait_healthy
     from orchestrate.report import Options
     from orchestrate.state import RunLock
+    from orchestrate.state.paths import identity
 
     out = console()
     with RunLock(state_dir_of(ctx)):
@@ -29,6 +30,8 @@ def backup(ctx: click.Context, app: str, to: str | None, hot: bool) -> None:
         container = engine.inspect_container(app)
         if container is None or not container.managed:
             raise UsageError(f"no managed app named {app!r} on {engine.endpoint}")
+        if not hot:
+            backups.refuse_when_managed_elsewhere(engine, app, identity(state_dir_of(ctx)))
         target = Path(to) if to else state_dir_of(ctx) / "backups" / app / time.strftime("%Y%m%dT%H%M%S")
 
         def restart() -> None:

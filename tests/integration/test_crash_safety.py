@@ -114,3 +114,8 @@ def test_another_state_dir_leaves_the_app_and_its_leftovers_alone(world: World) 
     assert world.names() == [app]
     assert world.sql(app, ROWS) == "500\t125250"
     assert world.container(app).attrs["Config"]["Labels"]["io.stateful.state-dir"] == own_state_dir
+
+    # A backup from the other state dir would stop the app outside its owner's lock: refused too.
+    world.env["STATEFUL_STATE_DIR"] = str(world.dir / "another-state-dir")
+    assert "managed from another state dir" in world.run("backup", app, "--to", str(world.dir / "b"), check=4).err
+    assert world.running(app) and not (world.dir / "b").exists()
