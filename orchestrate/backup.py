@@ -51,10 +51,10 @@ def _key_of(target: str) -> str:
     return target.strip("/").replace("/", "_") or "root"
 
 
-def refuse_when_managed_elsewhere(engine: Engine, app: str, state_dir: str) -> None:
-    """A backup that stops the app must not race a recreate run from the app's own state dir."""
+def refuse_when_managed_elsewhere(engine: Engine, app: str, state_dir: str, *, hint: str = "") -> None:
+    """A backup or restore that stops the app must not race a recreate run from its own state dir."""
     if other := managed_elsewhere(app, engine.snapshot(app_names=[app], image_refs=[]).listed, state_dir):
-        raise ApplyFailed(elsewhere_message(app, other) + "; or back it up with --hot, which does not stop it")
+        raise ApplyFailed(elsewhere_message(app, other) + hint)
 
 
 def backup(engine: Engine, container: ObservedContainer, to: Path, *, hot: bool, say: Say, restart: Callable[[], None]) -> Path:

@@ -31,7 +31,7 @@ def backup(ctx: click.Context, app: str, to: str | None, hot: bool) -> None:
         if container is None or not container.managed:
             raise UsageError(f"no managed app named {app!r} on {engine.endpoint}")
         if not hot:
-            backups.refuse_when_managed_elsewhere(engine, app, identity(state_dir_of(ctx)))
+            backups.refuse_when_managed_elsewhere(engine, app, identity(state_dir_of(ctx)), hint="; or back it up with --hot, which does not stop it")
         target = Path(to) if to else state_dir_of(ctx) / "backups" / app / time.strftime("%Y%m%dT%H%M%S")
 
         def restart() -> None:
@@ -57,6 +57,7 @@ def restore(ctx: click.Context, app: str, source: str, force: bool) -> None:
     from orchestrate.desired import Mount, VolumeSpec
     from orchestrate.report import Options
     from orchestrate.state import RunLock, Store
+    from orchestrate.state.paths import identity
 
     out = console()
     say = lambda text: out.print(text, markup=False)  # noqa: E731
@@ -66,6 +67,7 @@ def restore(ctx: click.Context, app: str, source: str, force: bool) -> None:
         raise UsageError(f"{source} is a backup of {manifest['app']!r}, not {app!r}")
     with RunLock(state_dir_of(ctx)):
         engine = engine_for(ctx)
+        backups.refuse_when_managed_elsewhere(engine, app, identity(state_dir_of(ctx)))
         volumes = engine.snapshot(app_names=[], image_refs=[]).volumes
 
         def entries(place: backups.Place) -> int | None:

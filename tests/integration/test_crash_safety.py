@@ -115,7 +115,11 @@ def test_another_state_dir_leaves_the_app_and_its_leftovers_alone(world: World) 
     assert world.sql(app, ROWS) == "500\t125250"
     assert world.container(app).attrs["Config"]["Labels"]["io.stateful.state-dir"] == own_state_dir
 
-    # A backup from the other state dir would stop the app outside its owner's lock: refused too.
+    # A backup or a restore from the other state dir would stop the app outside its owner's lock.
+    backup = world.dir / "backup"
+    world.run("backup", app, "--to", str(backup), check=0)
     world.env["STATEFUL_STATE_DIR"] = str(world.dir / "another-state-dir")
-    assert "managed from another state dir" in world.run("backup", app, "--to", str(world.dir / "b"), check=4).err
-    assert world.running(app) and not (world.dir / "b").exists()
+    assert "managed from another state dir" in world.run("backup", app, "--to", str(world.dir / "other"), check=4).err
+    assert "managed from another state dir" in world.run("restore", app, str(backup), "--force", check=4).err
+    assert world.running(app) and not (world.dir / "other").exists()
+    assert world.sql(app, ROWS) == "500\t125250"
