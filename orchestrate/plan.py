@@ -97,7 +97,16 @@ def make_plan(
     `app/key` volumes the operator allows to start empty or changed. `state_dir` is the identity of
     the run's state dir: apps whose containers are managed from another one are refused.
     """
-    context = Context(observed, fingerprints or {}, allow_empty, borrowers_of(desired), adopt, unfinished_copies, force_target, state_dir)
+    context = Context(
+        observed=observed,
+        fingerprints=fingerprints or {},
+        allow_empty=allow_empty,
+        borrowers=borrowers_of(desired),
+        adopt=adopt,
+        unfinished_copies=unfinished_copies,
+        force_target=force_target,
+        state_dir=state_dir,
+    )
     pending_networks: set[str] = set()
     actions = []
     for app in desired:
