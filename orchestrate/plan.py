@@ -81,32 +81,16 @@ def make_plan(
     observed: ObservedState,
     *,
     spec_files: frozenset[str] = frozenset(),
-    fingerprints: Fingerprints | None = None,
-    allow_empty: frozenset[str] = frozenset(),
-    adopt: frozenset[str] = frozenset(),
-    unfinished_copies: frozenset[tuple[str, str, str]] = frozenset(),
-    force_target: frozenset[str] = frozenset(),
-    state_dir: str = "",
+    safeguards: Safeguards | None = None,
 ) -> Plan:
     """One action per app, in the order given (dependency order).
 
     `spec_files` are the spec files this run speaks for (those loaded, and those that no longer
     exist): a managed container applied from one of them whose app is not desired is an orphan.
     Containers applied from other files belong to other runs and are left out.
-    `fingerprints` (from the state store) feed the data guard; `allow_empty` lists the
-    `app/key` volumes the operator allows to start empty or changed. `state_dir` is the identity of
-    the run's state dir: apps whose containers are managed from another one are refused.
     """
-    context = Context(
-        observed=observed,
-        fingerprints=fingerprints or {},
-        allow_empty=allow_empty,
-        borrowers=borrowers_of(desired),
-        adopt=adopt,
-        unfinished_copies=unfinished_copies,
-        force_target=force_target,
-        state_dir=state_dir,
-    )
+    guards = safeguards or Safeguards()
+    context = Context(observed, guards, borrowers_of(desired))
     pending_networks: set[str] = set()
     actions = []
     for app in desired:
@@ -122,33 +106,42 @@ def make_plan(
         sorted(
             c.app
             for c in observed.managed_listed()
-            if c.app not in names and c.name == c.app and c.labels.get(L.SPEC_FILE, "") in spec_files and L.managed_from(c.labels, state_dir)
+            if c.app not in names and c.name == c.app and c.labels.get(L.SPEC_FILE, "") in spec_files and L.managed_from(c.labels, guards.state_dir)
         )
     )
     return Plan(tuple(actions), orphans)
 
 
 @dataclass(frozen=True)
+class Safeguards:
+    """What a plan respects beyond the specs and the engine: the state dir's memory, and what the
+    operator allowed for this run. diff, status and apply plan with the same ones."""
+
+    fingerprints: Fingerprints = field(default_factory=dict)  # the data guard's memory
+    state_dir: str = ""  # the run's state dir identity ("": every managed container is ours)
+    unfinished_copies: frozenset[tuple[str, str, str]] = frozenset()  # (app, key, target) a run began copying
+    allow_empty: frozenset[str] = frozenset()  # app/key the data guard lets start empty or changed
+    adopt: frozenset[str] = frozenset()  # apps whose unmanaged container may be replaced (`stateful adopt`)
+    force_target: frozenset[str] = frozenset()  # app/key whose remap target may be copied over
+
+
+@dataclass(frozen=True)
 class Context:
     observed: ObservedState
-    fingerprints: Fingerprints
-    allow_empty: frozenset[str]
+    guards: Safeguards
     borrowers: dict[str, set[str]]
-    adopt: frozenset[str] = frozenset()  # apps whose unmanaged container may be replaced (`stateful adopt`)
-    unfinished_copies: frozenset[tuple[str, str, str]] = frozenset()  # (app, key, target) a run began copying
-    force_target: frozenset[str] = frozenset()  # app/key whose remap target may be copied over
-    state_dir: str = ""  # the run's state dir identity ("" : every managed container is ours)
 
 
 def plan_app(app: DesiredApp, context: Context) -> AppAction:
     action = _plan_app(app, context)
     if not action.starts_container:
         return action
+    guards = context.guards
     migrations, problems = migrations_for(
-        app, context.observed.data, context.fingerprints, unfinished=context.unfinished_copies, force_target=context.force_target
+        app, context.observed.data, guards.fingerprints, unfinished=guards.unfinished_copies, force_target=guards.force_target
     )
     moving = frozenset(f"{m.app}/{m.key}" for m in migrations)
-    problems += data_guard_problems(app, context.observed.data, context.fingerprints, context.allow_empty | moving)
+    problems += data_guard_problems(app, context.observed.data, guards.fingerprints, guards.allow_empty | moving)
     problems += foreign_writer_problems(app, context.observed.mount_users, context.borrowers)
     if problems:
         return AppAction(app.name, Kind.BLOCKED, diffs=action.diffs, problem=Problem("\n".join(problems), ExitCode.DATA_GUARD))
@@ -157,10 +150,10 @@ def plan_app(app: DesiredApp, context: Context) -> AppAction:
 
 def _plan_app(app: DesiredApp, context: Context) -> AppAction:
     observed = context.observed
-    if other := managed_elsewhere(app.name, observed.listed, context.state_dir):
+    if other := managed_elsewhere(app.name, observed.listed, context.guards.state_dir):
         return AppAction(app.name, Kind.BLOCKED, problem=Problem(elsewhere_message(app.name, other), ExitCode.APPLY_FAILED))
     container = observed.app_container(app.name)
-    if container is not None and not container.managed and app.name in context.adopt:
+    if container is not None and not container.managed and app.name in context.guards.adopt:
         image = observed.images.get(app.image)
         adopted = _plan_existing(app, container, context, image, _resources(app, observed))
         note = "adopt: replace the unmanaged container by a managed one on the same volumes"
@@ -193,7 +186,7 @@ def _plan_existing(
 ) -> AppAction:
     observed = context.observed
     defaults = observed.images.get(container.image_id) or image or ImageDefaults(id="")
-    initialised = data_initialised(app, observed.data, context.fingerprints)
+    initialised = data_initialised(app, observed.data, context.guards.fingerprints)
     diffs = tuple(compare(Sides(app, container, defaults, image.id if image else None, initialised)))
     acting = [d for d in diffs if d.effect is not Effect.INIT_ONLY]
     base = replace(resources, diffs=diffs, container_id=container.id, generation=_generation(container) + 1)

@@ -20,7 +20,7 @@ from orchestrate.engine import Engine
 from orchestrate.guard import Fingerprints
 from orchestrate.hostfs import data_facts, tree_size
 from orchestrate.observed import Fingerprint, ObservedState, data_key
-from orchestrate.plan import Kind, hold_back_recreates
+from orchestrate.plan import Kind, Safeguards, hold_back_recreates
 from orchestrate.recover import Resolution, needs_recovery, recover_open_operations
 from orchestrate.report import Options, Outcome, Report, Reporter
 from orchestrate.state import RunLock, Store
@@ -156,16 +156,15 @@ def _plan(
 ) -> service.Planned:
     fingerprints = store.fingerprints()
     observed = observed or service.observe(engine, desired, fingerprints=fingerprints)
-    planned = service.plan_observed(
-        desired,
-        observed,
+    guards = Safeguards(
         fingerprints=fingerprints,
+        state_dir=store.identity,
+        unfinished_copies=store.unfinished_copies(),
         allow_empty=policy.allow_empty,
         adopt=policy.adopt,
-        unfinished_copies=store.unfinished_copies(),
         force_target=policy.force_target,
-        state_dir=store.identity,
     )
+    planned = service.plan_observed(desired, observed, guards)
     budget = None if policy.max_recreates is None else max(0, policy.max_recreates - done)
     return replace(planned, plan=hold_back_recreates(planned.plan, budget))
 

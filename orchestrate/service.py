@@ -17,7 +17,7 @@ from orchestrate.errors import SpecError
 from orchestrate.guard import Fingerprints
 from orchestrate.hostfs import data_facts, observe_dirs
 from orchestrate.observed import ObservedState
-from orchestrate.plan import Plan, make_plan
+from orchestrate.plan import Plan, Safeguards, make_plan
 from orchestrate.speccache import load_cached
 from orchestrate.status import StatusRow, status_rows
 
@@ -61,41 +61,13 @@ def observe(engine: Engine, desired: list[DesiredApp], *, fingerprints: Fingerpr
     )
 
 
-def plan(
-    engine: Engine,
-    desired: list[DesiredApp],
-    *,
-    fingerprints: Fingerprints | None = None,
-    allow_empty: frozenset[str] = frozenset(),
-    state_dir: str = "",
-) -> Planned:
-    observed = observe(engine, desired, fingerprints=fingerprints)
-    return plan_observed(desired, observed, fingerprints=fingerprints, allow_empty=allow_empty, state_dir=state_dir)
+def plan(engine: Engine, desired: list[DesiredApp], safeguards: Safeguards | None = None) -> Planned:
+    guards = safeguards or Safeguards()
+    return plan_observed(desired, observe(engine, desired, fingerprints=guards.fingerprints), guards)
 
 
-def plan_observed(
-    desired: list[DesiredApp],
-    observed: ObservedState,
-    *,
-    fingerprints: Fingerprints | None = None,
-    allow_empty: frozenset[str] = frozenset(),
-    adopt: frozenset[str] = frozenset(),
-    unfinished_copies: frozenset[tuple[str, str, str]] = frozenset(),
-    force_target: frozenset[str] = frozenset(),
-    state_dir: str = "",
-) -> Planned:
-    made = make_plan(
-        desired,
-        observed,
-        spec_files=_spec_scope(desired, observed),
-        fingerprints=fingerprints or {},
-        allow_empty=allow_empty,
-        adopt=adopt,
-        unfinished_copies=unfinished_copies,
-        force_target=force_target,
-        state_dir=state_dir,
-    )
-    return Planned(desired, observed, made)
+def plan_observed(desired: list[DesiredApp], observed: ObservedState, safeguards: Safeguards | None = None) -> Planned:
+    return Planned(desired, observed, make_plan(desired, observed, spec_files=_spec_scope(desired, observed), safeguards=safeguards))
 
 
 def _spec_scope(desired: list[DesiredApp], observed: ObservedState) -> frozenset[str]:
@@ -110,7 +82,7 @@ def _spec_scope(desired: list[DesiredApp], observed: ObservedState) -> frozenset
     return frozenset(loaded | gone)
 
 
-def status(engine: Engine, paths: list[str], *, fingerprints: Fingerprints | None = None, state_dir: str = "") -> list[StatusRow]:
+def status(engine: Engine, paths: list[str], safeguards: Safeguards | None = None) -> list[StatusRow]:
     """Status of every managed app; drift against the given specs, or the specs named in labels."""
     if paths:
         desired = load(paths)
@@ -119,7 +91,7 @@ def status(engine: Engine, paths: list[str], *, fingerprints: Fingerprints | Non
         snapshot = engine.snapshot(app_names=[], image_refs=[])
         recorded = sorted({c.labels.get(L.SPEC_FILE, "") for c in snapshot.listed.values() if c.managed} - {""})
         desired, unreadable = _load_what_loads([p for p in recorded if Path(p).is_file()])
-    planned = plan(engine, desired, fingerprints=fingerprints, state_dir=state_dir)
+    planned = plan(engine, desired, safeguards)
     rows = status_rows(planned.observed, planned.plan, {a.name for a in desired})
     return [_mark_unreadable(row, planned.observed, unreadable) for row in rows]
 

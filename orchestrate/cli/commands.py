@@ -8,7 +8,7 @@ from typing import Any
 
 import click
 
-from orchestrate.cli.base import OUTPUT, PATHS, cli, console, duration, engine_for, load_specs, plan_inputs, state_dir_of
+from orchestrate.cli.base import OUTPUT, PATHS, cli, console, duration, engine_for, load_specs, read_only_safeguards, state_dir_of
 from orchestrate.errors import ExitCode, UsageError
 
 
@@ -21,8 +21,7 @@ def diff(ctx: click.Context, paths: tuple[str, ...], output: str) -> None:
     from orchestrate import export, render, service
 
     desired = load_specs(ctx, paths)
-    fingerprints, state_dir = plan_inputs(ctx)
-    planned = service.plan(engine_for(ctx), desired, fingerprints=fingerprints, state_dir=state_dir)
+    planned = service.plan(engine_for(ctx), desired, read_only_safeguards(ctx))
     if output == "json":
         click.echo(json.dumps(export.plan_json(planned.plan), indent=2))
     else:
@@ -125,8 +124,7 @@ def status(ctx: click.Context, paths: tuple[str, ...], output: str) -> None:
     """
     from orchestrate import render, service
 
-    fingerprints, state_dir = plan_inputs(ctx)
-    rows = service.status(engine_for(ctx), list(paths), fingerprints=fingerprints, state_dir=state_dir)
+    rows = service.status(engine_for(ctx), list(paths), read_only_safeguards(ctx))
     if output == "json":
         click.echo(json.dumps(render.status_json(rows), indent=2))
     elif not rows:

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from orchestrate.cli.base import OUTPUT, PATHS, cli, console, duration, engine_for, load_specs, plan_inputs, state_dir_of
+from orchestrate.cli.base import OUTPUT, PATHS, cli, console, duration, engine_for, load_specs, read_only_safeguards, state_dir_of
 from orchestrate.errors import ExitCode, LockBusy, UsageError
 
 if TYPE_CHECKING:
@@ -206,8 +206,7 @@ def _check(ctx: click.Context, paths: tuple[str, ...], out: Output, metrics_file
     from orchestrate import export, render, service
 
     desired = load_specs(ctx, paths)
-    fingerprints, state_dir = plan_inputs(ctx)
-    planned = service.plan(engine_for(ctx), desired, fingerprints=fingerprints, state_dir=state_dir)
+    planned = service.plan(engine_for(ctx), desired, read_only_safeguards(ctx))
     if out.json_lines:
         out.record({"time": time.time(), **export.plan_json(planned.plan)})
     else:

@@ -13,7 +13,7 @@ from orchestrate import labels as L
 from orchestrate.desired import DesiredApp
 from orchestrate.errors import ExitCode
 from orchestrate.observed import HostDir, ImageDefaults, ObservedContainer, ObservedState, volume_from_inspect
-from orchestrate.plan import Kind, Plan, make_plan
+from orchestrate.plan import Kind, Plan, Safeguards, make_plan
 from tests.unit.builders import MARIADB, container_for, foreign_container, load_apps, state, volume
 
 HEAD = "apiVersion: stateful/v1\nkind: App\n"
@@ -408,7 +408,7 @@ def test_an_app_managed_from_another_state_dir_is_left_alone(tmp_path: Path, con
     apps = load_apps(tmp_path, MYSQL)
     made = [_labelled(apps[0], label, name=name, container_id=name) for label, name in containers]
     observed = state(containers=made, volumes=[DATA], images=IMAGES)
-    (action,) = make_plan(apps, observed, state_dir=OURS).actions
+    (action,) = make_plan(apps, observed, safeguards=Safeguards(state_dir=OURS)).actions
     assert action.kind is kind
     if kind is Kind.BLOCKED:
         assert action.problem is not None and action.problem.exit_code is ExitCode.APPLY_FAILED
@@ -423,4 +423,4 @@ def test_an_orphan_managed_from_another_state_dir_is_not_ours_to_prune(tmp_path:
     spec_files = frozenset({apps[0].spec_file, gone.spec_file})
     for label, orphans in ((OURS, ("old",)), (THEIRS, ())):
         observed = state(containers=[container_for(apps[0]), _labelled(gone, label)], volumes=[DATA], images=IMAGES)
-        assert make_plan(apps, observed, spec_files=spec_files, state_dir=OURS).orphans == orphans
+        assert make_plan(apps, observed, spec_files=spec_files, safeguards=Safeguards(state_dir=OURS)).orphans == orphans
