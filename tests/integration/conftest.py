@@ -155,6 +155,14 @@ class World:
                 raise AssertionError(f"SQL failed on {app}: {text}")
             time.sleep(0.3)
 
+    def mariadb_with_rows(self, *, filename: str = "db.yaml", volumes: str = "") -> tuple[str, str]:
+        """MariaDB app `<prefix>-db` applied from `filename`, with two rows in shop.t; (app, spec path)."""
+        app = self.name("db")
+        spec = str(self.write(filename, mariadb_spec(app, volumes=volumes)))
+        self.run("apply", spec, check=0)
+        self.sql(app, "CREATE TABLE shop.t (id INT PRIMARY KEY); INSERT INTO shop.t VALUES (1), (2)")
+        return app, spec
+
     def redis(self, app: str, *command: str, timeout: float = 60) -> str:
         deadline = time.monotonic() + timeout
         while True:

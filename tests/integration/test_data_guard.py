@@ -15,16 +15,8 @@ from tests.integration.conftest import BUSYBOX, ROOT_PW, World, mariadb_spec
 BIND = "\n    bind: ./mysql-data\n    owner: \"999:999\""
 
 
-def _mariadb_with_rows(world: World, *, volumes: str = "") -> tuple[str, str]:
-    app = world.name("db")
-    spec = str(world.write("db.yaml", mariadb_spec(app, volumes=volumes)))
-    world.run("apply", spec, check=0)
-    world.sql(app, "CREATE TABLE shop.t (id INT PRIMARY KEY); INSERT INTO shop.t VALUES (1), (2)")
-    return app, spec
-
-
 def test_named_volume_deleted_behind_its_back_is_refused_and_nothing_is_started(world: World) -> None:
-    app, spec = _mariadb_with_rows(world)
+    app, spec = world.mariadb_with_rows()
     world.container(app).remove(force=True)
     world.client.volumes.get(f"{app}-data").remove()
 
@@ -45,7 +37,7 @@ def test_named_volume_deleted_behind_its_back_is_refused_and_nothing_is_started(
 
 
 def test_volume_recreated_under_the_same_name_is_a_different_volume(world: World) -> None:
-    app, spec = _mariadb_with_rows(world)
+    app, spec = world.mariadb_with_rows()
     world.container(app).remove(force=True)
     world.client.volumes.get(f"{app}-data").remove()
     volume = world.client.volumes.create(f"{app}-data")
@@ -57,7 +49,7 @@ def test_volume_recreated_under_the_same_name_is_a_different_volume(world: World
 
 
 def test_emptied_bind_dir_is_refused(world: World) -> None:
-    app, spec = _mariadb_with_rows(world, volumes=BIND)
+    app, spec = world.mariadb_with_rows(volumes=BIND)
     world.container(app).stop()
     datadir = world.dir / "mysql-data"
     for entry in datadir.iterdir():
@@ -69,7 +61,7 @@ def test_emptied_bind_dir_is_refused(world: World) -> None:
 
 def test_spec_pointing_at_a_new_empty_dir_without_a_remap_is_refused(world: World) -> None:
     """Renaming the key is not a remap: the key is the data's identity (changing only the source is)."""
-    app, spec = _mariadb_with_rows(world, volumes=BIND)
+    app, spec = world.mariadb_with_rows(volumes=BIND)
     renamed = mariadb_spec(app, volumes="\n    bind: ./elsewhere")
     renamed = renamed.replace("  data:\n    target: /var/lib/mysql", "  mysql:\n    target: /var/lib/mysql")
     world.write("db.yaml", renamed)
@@ -82,7 +74,7 @@ def test_spec_pointing_at_a_new_empty_dir_without_a_remap_is_refused(world: Worl
 
 
 def test_foreign_container_writing_to_the_datadir_blocks_the_start(world: World) -> None:
-    app, spec = _mariadb_with_rows(world)
+    app, spec = world.mariadb_with_rows()
     world.container(app).stop()
     intruder = world.client.containers.run(
         BUSYBOX, ["sleep", "300"], name=world.name("intruder"), volumes={f"{app}-data": {"bind": "/var/lib/mysql"}}, detach=True
@@ -96,7 +88,7 @@ def test_foreign_container_writing_to_the_datadir_blocks_the_start(world: World)
 
 
 def test_init_only_env_change_on_existing_data_is_explained_not_recreated(world: World) -> None:
-    app, spec = _mariadb_with_rows(world)
+    app, spec = world.mariadb_with_rows()
     container_id = world.container(app).id
     world.write("db.yaml", mariadb_spec(app).replace(f'MARIADB_ROOT_PASSWORD: "{ROOT_PW}"', 'MARIADB_ROOT_PASSWORD: "another-one"'))
     diff = world.run("diff", spec, check=0)

@@ -18,17 +18,10 @@ from tests.integration.conftest import MUTATING, EventRecorder, World, busybox_s
 OWNED_BIND = '\n    bind: {path}\n    owner: "999:999"'
 
 
-def _rows(world: World, app: str, count: int = 3) -> None:
-    world.sql(app, f"CREATE TABLE shop.t (id INT PRIMARY KEY); INSERT INTO shop.t VALUES {', '.join(f'({i})' for i in range(count))}")
-
-
 def test_25_a_hand_renamed_container_is_never_joined_by_a_second_server(world: World) -> None:
     """Compose tracked containers by label and recreated a hand-renamed copy empty. Here the renamed
     container still runs on the datadir: a second MariaDB must not start beside it."""
-    app = world.name("db")
-    spec = str(world.write("db.yaml", mariadb_spec(app)))
-    world.run("apply", spec, check=0)
-    _rows(world, app)
+    app, spec = world.mariadb_with_rows()
     world.container(app).rename(f"{app}-old")
 
     refused = world.run("apply", spec, check=5)
@@ -39,7 +32,7 @@ def test_25_a_hand_renamed_container_is_never_joined_by_a_second_server(world: W
     # Taking it back, as the message says: the app is in sync again, on its data.
     world.container(f"{app}-old").rename(app)
     assert world.run("apply", "--output", "json", spec, check=0).json()["result"]["engine_mutations"] == 0
-    assert world.sql(app, "SELECT COUNT(*) FROM shop.t") == "3"
+    assert world.sql(app, "SELECT COUNT(*) FROM shop.t") == "2"
 
 
 @contextlib.contextmanager
@@ -65,23 +58,20 @@ def _mount(store: Path, disk: Path) -> None:
     subprocess.run(["mount", "--bind", str(store), str(disk)], check=True)
 
 
-def _running_on_the_disk_then_rebooted_without_it(world: World, app: str, disk: Path) -> tuple[str, Path]:
+def _running_on_the_disk_then_rebooted_without_it(world: World, disk: Path) -> tuple[str, str, Path]:
     """MariaDB with rows on a datadir on the disk; then the host goes down and comes back without it."""
     datadir = disk / "mysql"
-    spec = str(world.write("db.yaml", mariadb_spec(app, volumes=OWNED_BIND.format(path=datadir))))
-    world.run("apply", spec, check=0)
-    _rows(world, app)
+    app, spec = world.mariadb_with_rows(volumes=OWNED_BIND.format(path=datadir))
     world.container(app).stop()
     subprocess.run(["umount", str(disk)], check=True)
-    return spec, datadir
+    return app, spec, datadir
 
 
 def test_11_a_data_disk_that_is_not_mounted_is_refused_and_nothing_is_created(world: World) -> None:
     """A host reboots and the DB starts before its disk is mounted: it initialises an empty datadir on
     the root filesystem. Here the datadir is missing: nothing is created, nothing starts."""
-    app = world.name("db")
     with _data_disk(world) as (store, disk):
-        spec, datadir = _running_on_the_disk_then_rebooted_without_it(world, app, disk)
+        app, spec, datadir = _running_on_the_disk_then_rebooted_without_it(world, disk)
         assert list(disk.iterdir()) == []
 
         refused = world.run("apply", spec, check=5)
@@ -92,15 +82,14 @@ def test_11_a_data_disk_that_is_not_mounted_is_refused_and_nothing_is_created(wo
 
         _mount(store, disk)  # the disk is back: the app starts on its data
         world.run("apply", spec, check=0)
-        assert world.sql(app, "SELECT COUNT(*) FROM shop.t") == "3"
+        assert world.sql(app, "SELECT COUNT(*) FROM shop.t") == "2"
 
 
 def test_11_a_data_disk_swapped_for_another_filesystem_is_refused(world: World) -> None:
     """The mount point exists but holds a copy on another filesystem (a stale directory left on the
     root filesystem): the data is not where it was."""
-    app = world.name("db")
     with _data_disk(world) as (store, disk):
-        spec, datadir = _running_on_the_disk_then_rebooted_without_it(world, app, disk)
+        app, spec, datadir = _running_on_the_disk_then_rebooted_without_it(world, disk)
         shutil.copytree(store / "mysql", datadir, symlinks=True)  # same files, wrong filesystem
 
         refused = world.run("apply", spec, check=5)
@@ -113,16 +102,13 @@ def test_11_a_data_disk_swapped_for_another_filesystem_is_refused(world: World) 
 def test_6_moving_the_spec_directory_keeps_the_apps_and_their_data(world: World) -> None:
     """Compose names volumes after the project directory: a renamed directory came up on new, empty
     volumes. Volume names here are in the spec, so the moved spec finds the same data."""
-    app = world.name("db")
-    world.write("project-a/db.yaml", mariadb_spec(app))
-    world.run("apply", str(world.dir / "project-a"), check=0)
-    _rows(world, app)
+    app, _ = world.mariadb_with_rows(filename="project-a/db.yaml")
 
     (world.dir / "project-a").rename(world.dir / "project-b")
     moved = str(world.dir / "project-b")
     world.run("diff", moved, check=0)
     assert world.run("apply", "--output", "json", moved, check=0).json()["result"]["engine_mutations"] == 0
-    assert world.sql(app, "SELECT COUNT(*) FROM shop.t") == "3"
+    assert world.sql(app, "SELECT COUNT(*) FROM shop.t") == "2"
     assert [v.name for v in world.client.volumes.list(filters={"name": world.prefix})] == [f"{app}-data"]
 
 
