@@ -25,7 +25,7 @@ from orchestrate.engine import Engine
 from orchestrate.errors import ApplyFailed, UsageError
 from orchestrate.migrate import HELPER_IMAGE
 from orchestrate.observed import ObservedContainer
-from orchestrate.plan import elsewhere_message, managed_elsewhere
+from orchestrate.plan import managed_elsewhere
 
 MANIFEST = "manifest.json"
 Say = Callable[[str], None]
@@ -53,8 +53,8 @@ def _key_of(target: str) -> str:
 
 def refuse_when_managed_elsewhere(engine: Engine, app: str, state_dir: str, *, hint: str = "") -> None:
     """A backup or restore that stops the app must not race a recreate run from its own state dir."""
-    if other := managed_elsewhere(app, engine.snapshot(app_names=[app], image_refs=[]).listed, state_dir):
-        raise ApplyFailed(elsewhere_message(app, other) + hint)
+    if elsewhere := managed_elsewhere(app, engine.snapshot(app_names=[app], image_refs=[]).listed, state_dir):
+        raise ApplyFailed(elsewhere.message + hint)
 
 
 def backup(engine: Engine, container: ObservedContainer, to: Path, *, hot: bool, say: Say, restart: Callable[[], None]) -> Path:

@@ -150,8 +150,8 @@ def plan_app(app: DesiredApp, context: Context) -> AppAction:
 
 def _plan_app(app: DesiredApp, context: Context) -> AppAction:
     observed = context.observed
-    if other := managed_elsewhere(app.name, observed.listed, context.guards.state_dir):
-        return AppAction(app.name, Kind.BLOCKED, problem=Problem(elsewhere_message(app.name, other), ExitCode.APPLY_FAILED))
+    if elsewhere := managed_elsewhere(app.name, observed.listed, context.guards.state_dir):
+        return AppAction(app.name, Kind.BLOCKED, problem=elsewhere)
     container = observed.app_container(app.name)
     if container is not None and not container.managed and app.name in context.guards.adopt:
         image = observed.images.get(app.image)
@@ -252,21 +252,19 @@ def resource_problem(app: DesiredApp, observed: ObservedState) -> Problem | None
     return None
 
 
-def managed_elsewhere(app: str, listed: Mapping[str, ListedContainer], state_dir: str) -> str:
-    """The other state dir the app's containers (its own, or a recreate's temporary ones) are
-    managed from; "" when they are ours."""
+def managed_elsewhere(app: str, listed: Mapping[str, ListedContainer], state_dir: str) -> Problem | None:
+    """Refuse an app whose containers (its own, or a recreate's temporary ones) are managed from
+    another state dir: every command that changes the app asks this first."""
     for name in (app, app + L.NEW_SUFFIX, app + L.OLD_SUFFIX):
         found = listed.get(name)
         if found is not None and found.managed and found.app == app and not L.managed_from(found.labels, state_dir):
-            return found.labels[L.STATE_DIR]
-    return ""
-
-
-def elsewhere_message(app: str, other: str) -> str:
-    return (
-        f"{app} is managed from another state dir, {other}: its journal and data fingerprints are there, and a "
-        f"recreate from there may be in progress. Run stateful with --state-dir {other} (as the user who owns it)"
-    )
+            other = found.labels[L.STATE_DIR]
+            return Problem(
+                f"{app} is managed from another state dir, {other}: its journal and data fingerprints are there, and a "
+                f"recreate from there may be in progress. Run stateful with --state-dir {other} (as the user who owns it)",
+                ExitCode.APPLY_FAILED,
+            )
+    return None
 
 
 def uncovered_volumes_problem(app: DesiredApp, image: ImageDefaults) -> Problem | None:

@@ -9,7 +9,7 @@ from orchestrate.compare import describe_mount
 from orchestrate.engine import Engine
 from orchestrate.errors import ApplyFailed, UsageError
 from orchestrate.observed import ObservedContainer
-from orchestrate.plan import elsewhere_message, managed_elsewhere
+from orchestrate.plan import managed_elsewhere
 
 
 @dataclass(frozen=True)
@@ -27,8 +27,8 @@ def find_teardown(engine: Engine, app: str, *, state_dir: str) -> Teardown:
     container = snapshot.containers.get(app)
     if container is not None and not container.managed:
         raise UsageError(f"container {app!r} was not created by stateful; it is left alone")
-    if other := managed_elsewhere(app, snapshot.listed, state_dir):
-        raise ApplyFailed(elsewhere_message(app, other))
+    if elsewhere := managed_elsewhere(app, snapshot.listed, state_dir):
+        raise ApplyFailed(elsewhere.message)
     owned = sorted(v.name for v in snapshot.volumes.values() if L.is_ours(v.labels) and v.labels.get(L.APP) == app)
     others = []
     if container is not None:
