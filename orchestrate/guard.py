@@ -23,7 +23,7 @@ def data_guard_problems(
 ) -> list[str]:
     if not app.data_guard:
         return []
-    problems = _renamed_key_problems(app, data, fingerprints, allowed)
+    problems = _gone_key_problems(app, data, fingerprints, allowed)
     for mount in app.mounts:
         if not mount.holds_data:
             continue
@@ -40,7 +40,7 @@ def data_guard_problems(
     return problems
 
 
-def _renamed_key_problems(app: DesiredApp, data: Mapping[str, DataFacts], fingerprints: Fingerprints, allowed: frozenset[str]) -> list[str]:
+def _gone_key_problems(app: DesiredApp, data: Mapping[str, DataFacts], fingerprints: Fingerprints, allowed: frozenset[str]) -> list[str]:
     """A key that held data left the spec: the app would start without that data.
 
     Renaming the key is not a remap (the key is the data's identity): another key mounting an

@@ -210,8 +210,9 @@ def remember_data(store: Store, desired: list[DesiredApp], observed: ObservedSta
                 store.save_fingerprint(_with_size(fresh, observed, mount.kind, mount.source))
         # The app runs healthy without keys it no longer has (the guard let it, as asked): the
         # data there is no longer its data to guard.
+        keys = {m.key for m in app.mounts}
         for app_name, key in known:
-            if app_name == app.name and key not in {m.key for m in app.mounts}:
+            if app_name == app.name and key not in keys:
                 store.forget_fingerprint(app_name, key)
 
 
