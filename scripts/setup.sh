@@ -3,8 +3,9 @@
 #   - the Python package and its test tools in .venv (reinstalled when pyproject.toml changes)
 #   - a Docker engine answering on the local socket (Debian's docker.io, started by hand)
 #   - the local test images (no registry here: built from Debian packages, cached)
-# Source it to get the environment (PATH with .venv/bin, the image names) in your shell.
-set -euo pipefail
+# Source it to get the environment (PATH with .venv/bin, the image names) in your shell; the
+# set-up runs in a subshell with errexit, so sourcing it leaves your shell's options as they were
+# (a `stateful diff` that exits 1 must not close an interactive shell).
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 VENV=$ROOT/.venv
@@ -37,11 +38,21 @@ _setup_python() {
     fi
 }
 
-_setup_python
-# Bytecode, as a regular install has it: with PYTHONDONTWRITEBYTECODE set (as on these machines)
-# every run would compile the package from source again (about 25 ms of each no-op run).
-"$VENV/bin/python" -m compileall -q "$ROOT/orchestrate" >/dev/null
-bash "$ROOT/scripts/images.sh"
+# A command of its own, status read after: in an `if`, `&&` or `||` bash ignores errexit inside.
+(
+    set -euo pipefail
+    _setup_python
+    # Bytecode, as a regular install has it: with PYTHONDONTWRITEBYTECODE set (as on these
+    # machines) every run would compile the package from source again (about 25 ms of each run).
+    "$VENV/bin/python" -m compileall -q "$ROOT/orchestrate" >/dev/null
+    bash "$ROOT/scripts/images.sh"
+)
+_stateful_setup_status=$?
+if ((_stateful_setup_status != 0)); then
+    echo "setup: failed (see above)" >&2
+    return "$_stateful_setup_status" 2>/dev/null || exit "$_stateful_setup_status"
+fi
+unset _stateful_setup_status
 
 export PATH="$VENV/bin:$PATH"
 # The tests and the demo run these local builds; outside this machine, unset them to use the
