@@ -11,7 +11,7 @@ What is measured:
    real blocks).
 2. Each round (--repeat rounds, the order rotating) times, with the page cache dropped before each
    copy when possible (`sync; echo 3 > /proc/sys/vm/drop_caches`):
-   a. stateful's remap copy: `run_helper(HELPER, COPY, mounts)` of `orchestrate.migrate` (`cp -a
+   a. stateful's remap copy: `run_helper(HELPER, COPY, mounts)` of `orchestrate.act.copy` (`cp -a
       --sparse=always /from/. /to/; sync`) from a read-only bind of the data to a fresh named
       volume, then VERIFY (listing + SHA-256 of every file on both sides) right after, as a remap
       runs it (warm cache). Also `run_helper` of `true` on the same mounts: the container overhead.
@@ -52,10 +52,10 @@ from types import FrameType
 from typing import Any
 
 from orchestrate import labels as L
-from orchestrate.desired import Mount, VolumeSpec
-from orchestrate.engine import Engine, connect
+from orchestrate.act.copy import COPY, VERIFY
+from orchestrate.backends import Engine, connect
 from orchestrate.errors import StatefulError
-from orchestrate.migrate import COPY, VERIFY
+from orchestrate.model.desired import Mount, VolumeSpec
 
 HELPER = os.environ.get("STATEFUL_HELPER_IMAGE", "stateful-test/base:bookworm")
 MIB = 1 << 20

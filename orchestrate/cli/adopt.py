@@ -11,8 +11,8 @@ from orchestrate.cli.base import cli, console, duration, engine_for, load_specs,
 from orchestrate.errors import UsageError
 
 if TYPE_CHECKING:
-    from orchestrate.adopt import Written
-    from orchestrate.capture import Capture
+    from orchestrate.backends.docker.capture import Capture
+    from orchestrate.tools.adopt import Written
 
 OUTPUT_FILE = click.option("-o", "output", type=click.Path(dir_okay=False), help="Write the spec(s) to this file (new or updated).")
 INTO = click.option(
@@ -34,7 +34,7 @@ def capture(ctx: click.Context, containers: tuple[str, ...], output: str | None,
     that look secret go to <app>.secrets.env (0600) beside the spec, never to the screen; what the
     spec cannot express is listed (stderr, and comments in the YAML).
     """
-    from orchestrate.adopt import capture_containers, write_captures
+    from orchestrate.tools.adopt import capture_containers, write_captures
 
     if output and into:
         raise UsageError("give -o or --into, not both")
@@ -69,9 +69,10 @@ def adopt(ctx: click.Context, container: str, output: str | None, into: str | No
     The replacement is the safe recreate of `apply` (journaled, health-gated, rolled back on
     failure); the data is untouched, and `stateful diff` of the spec is clean afterwards.
     """
-    from orchestrate import render, run
-    from orchestrate.adopt import capture_containers, write_captures
-    from orchestrate.report import Options
+    from orchestrate.act.report import Options
+    from orchestrate.output import terminal
+    from orchestrate.runs import converge
+    from orchestrate.tools.adopt import capture_containers, write_captures
 
     if not (output or into):
         raise UsageError("adopt needs a place for the spec: -o FILE or --into DIR|FILE")
@@ -89,16 +90,16 @@ def adopt(ctx: click.Context, container: str, output: str | None, into: str | No
     scope = spec_file.parent if into is not None and spec_file != Path(into) else spec_file
     desired = [a for a in load_specs(ctx, [str(scope)]) if a.name == name]
     out = console()
-    result = run.apply(
+    result = converge.apply(
         lambda: engine,
         desired,
         state_dir=state_dir_of(ctx),
         options=Options(health_timeout=duration(health_timeout), settle_seconds=duration(settle) or 0.0),
-        policy=run.Policy(adopt=frozenset({name})),
-        report=lambda app, step, seconds: out.print(render.step_line(app, step, seconds)),
-        on_plan=lambda planned: out.print(*render.plan_lines(planned.plan), sep="\n"),
+        policy=converge.Policy(adopt=frozenset({name})),
+        report=lambda app, step, seconds: out.print(terminal.step_line(app, step, seconds)),
+        on_plan=lambda planned: out.print(*terminal.plan_lines(planned.plan), sep="\n"),
     )
-    for line in render.outcome_lines(result.report):
+    for line in terminal.outcome_lines(result.report):
         out.print(line)
     ctx.exit(result.report.exit_code)
 
@@ -115,8 +116,8 @@ def import_compose(compose_file: str, into: str, project: str | None) -> None:
     """
     from ruamel.yaml import YAML
 
-    from orchestrate import compose_import
     from orchestrate.spec import writer
+    from orchestrate.tools import compose_import
 
     path = Path(compose_file)
     compose = YAML(typ="safe").load(path.read_text())

@@ -18,11 +18,11 @@ from orchestrate.errors import UsageError
 @click.pass_context
 def backup(ctx: click.Context, app: str, to: str | None, hot: bool) -> None:
     """Write a consistent archive of APP's volumes, with a manifest of checksums."""
-    from orchestrate import backup as backups
-    from orchestrate.health import HealthGate, wait_healthy
-    from orchestrate.report import Options
+    from orchestrate.act.health import HealthGate, wait_healthy
+    from orchestrate.act.report import Options
     from orchestrate.state import RunLock
     from orchestrate.state.paths import identity
+    from orchestrate.tools import backup as backups
 
     out = console()
     with RunLock(state_dir_of(ctx)):
@@ -52,12 +52,14 @@ def backup(ctx: click.Context, app: str, to: str | None, hot: bool) -> None:
 @click.pass_context
 def restore(ctx: click.Context, app: str, source: str, force: bool) -> None:
     """Put a backup back onto APP's volumes, then start APP from its spec (health-gated)."""
-    from orchestrate import backup as backups
-    from orchestrate import hostfs, render, run
-    from orchestrate.desired import Mount, VolumeSpec
-    from orchestrate.report import Options
+    from orchestrate.act.report import Options
+    from orchestrate.backends import local_files
+    from orchestrate.model.desired import Mount, VolumeSpec
+    from orchestrate.output import terminal
+    from orchestrate.runs import converge
     from orchestrate.state import RunLock, Store
     from orchestrate.state.paths import identity
+    from orchestrate.tools import backup as backups
 
     out = console()
     say = lambda text: out.print(text, markup=False)  # noqa: E731
@@ -72,7 +74,7 @@ def restore(ctx: click.Context, app: str, source: str, force: bool) -> None:
 
         def entries(place: backups.Place) -> int | None:
             mount = Mount(target="", kind=place.kind, source=place.source, owner_app=app, key=place.key)
-            facts = hostfs.data_facts([mount], volumes)
+            facts = local_files.data_facts([mount], volumes)
             return next(iter(facts.values())).entries if facts else None
 
         backups.check_targets(manifest, force=force, entries=entries)  # before anything is stopped
@@ -92,13 +94,13 @@ def restore(ctx: click.Context, app: str, source: str, force: bool) -> None:
         say(f"data restored; start the app with `stateful apply <its spec>` (the spec it was backed up from, {spec_file or 'unknown'}, is gone)")
         return
     desired = [a for a in load_specs(ctx, [spec_file]) if a.name == app]
-    result = run.apply(
+    result = converge.apply(
         lambda: engine,
         desired,
         state_dir=state_dir_of(ctx),
         options=Options(),
-        report=lambda name, step, seconds: out.print(render.step_line(name, step, seconds)),
+        report=lambda name, step, seconds: out.print(terminal.step_line(name, step, seconds)),
     )
-    for line in render.outcome_lines(result.report):
+    for line in terminal.outcome_lines(result.report):
         out.print(line)
     ctx.exit(result.report.exit_code)

@@ -18,8 +18,8 @@ from orchestrate.errors import ExitCode, SpecError, StatefulError, UsageError
 if TYPE_CHECKING:
     from rich.console import Console
 
-    from orchestrate.engine import Engine
-    from orchestrate.plan import Safeguards
+    from orchestrate.backends import Engine
+    from orchestrate.decide.plan import Safeguards
 
 OUTPUT = click.option("--output", "-o", type=click.Choice(["text", "json"]), default="text", show_default=True, help="Output format.")
 PATHS = click.argument("paths", nargs=-1, required=True, type=click.Path())
@@ -35,7 +35,7 @@ def console(stderr: bool = False) -> Console:
 
 
 def engine_for(ctx: click.Context) -> Engine:
-    from orchestrate.engine import connect
+    from orchestrate.backends import connect
 
     return connect(ctx.obj.get("endpoint"))
 
@@ -81,7 +81,7 @@ def load_specs(ctx: click.Context, paths: tuple[str, ...] | list[str]) -> list[A
     """Validate the specs (before any engine call), with the --env-file variables if given."""
     import os
 
-    from orchestrate import service
+    from orchestrate.runs import pipeline
 
     environ: dict[str, str] = dict(os.environ)
     if ctx.obj.get("env_file"):
@@ -90,7 +90,7 @@ def load_specs(ctx: click.Context, paths: tuple[str, ...] | list[str]) -> list[A
         if not Path(ctx.obj["env_file"]).is_file():
             raise UsageError(f"--env-file {ctx.obj['env_file']}: no such file")
         environ.update({k: v or "" for k, v in dotenv_values(ctx.obj["env_file"]).items()})
-    return service.load(paths, environ, cache_dir=state_dir_of(ctx))
+    return pipeline.load(paths, environ, cache_dir=state_dir_of(ctx))
 
 
 def state_dir_of(ctx: click.Context) -> Path:
@@ -103,8 +103,8 @@ def read_only_safeguards(ctx: click.Context) -> Safeguards:
     """What a read-only plan (diff, status, --check) takes from the state dir, without its lock:
     the data's fingerprints, and the dir's identity (apps managed from another state dir are
     shown as refused, as apply would refuse them)."""
-    from orchestrate.plan import Safeguards
-    from orchestrate.run import read_fingerprints
+    from orchestrate.decide.plan import Safeguards
+    from orchestrate.runs.converge import read_fingerprints
     from orchestrate.state.paths import identity
 
     state_dir = state_dir_of(ctx)

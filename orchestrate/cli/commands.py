@@ -18,15 +18,16 @@ from orchestrate.errors import ExitCode, UsageError
 @click.pass_context
 def diff(ctx: click.Context, paths: tuple[str, ...], output: str) -> None:
     """Show what `apply` would do, field by field. Exit 1 when anything would change."""
-    from orchestrate import export, render, service
+    from orchestrate.output import documents, terminal
+    from orchestrate.runs import pipeline
 
     desired = load_specs(ctx, paths)
-    planned = service.plan(engine_for(ctx), desired, read_only_safeguards(ctx))
+    planned = pipeline.plan(engine_for(ctx), desired, read_only_safeguards(ctx))
     if output == "json":
-        click.echo(json.dumps(export.plan_json(planned.plan), indent=2))
+        click.echo(json.dumps(documents.plan_json(planned.plan), indent=2))
     else:
         out = console()
-        for line in render.plan_lines(planned.plan):
+        for line in terminal.plan_lines(planned.plan):
             out.print(line)
         if not planned.plan.changes:
             out.print("in sync: nothing to change")
@@ -64,13 +65,14 @@ def apply(
     wait_lock: str,
 ) -> None:
     """Make the engine match the specs: create, start, update or safely recreate apps."""
-    from orchestrate import export, render, run, service
-    from orchestrate.report import Options
+    from orchestrate.act.report import Options
+    from orchestrate.output import documents, terminal
+    from orchestrate.runs import converge, pipeline
 
     options = Options(health_timeout=duration(health_timeout), settle_seconds=duration(settle) or 0.0)
     desired = load_specs(ctx, paths)
     # A key dropped from the spec can still be allowed: the state dir remembers its data.
-    remembered = {f"{app}/{key}" for app, key in run.read_fingerprints(state_dir_of(ctx))} if allow_empty else set()
+    remembered = {f"{app}/{key}" for app, key in converge.read_fingerprints(state_dir_of(ctx))} if allow_empty else set()
     _check_allowed(allow_empty, desired, remembered=remembered)
     _check_allowed(force_target, desired)
     out = console()
@@ -78,28 +80,28 @@ def apply(
 
     def progress(app: str, step: str, seconds: float | None) -> None:
         if text:
-            out.print(render.step_line(app, step, seconds))
+            out.print(terminal.step_line(app, step, seconds))
 
-    def show_plan(planned: service.Planned) -> None:
+    def show_plan(planned: pipeline.Planned) -> None:
         if text:
-            for line in render.plan_lines(planned.plan):
+            for line in terminal.plan_lines(planned.plan):
                 out.print(line)
 
-    result = run.apply(
+    result = converge.apply(
         lambda: engine_for(ctx),
         desired,
         state_dir=state_dir_of(ctx),
         options=options,
-        policy=run.Policy(allow_empty=frozenset(allow_empty), force_target=frozenset(force_target)),
+        policy=converge.Policy(allow_empty=frozenset(allow_empty), force_target=frozenset(force_target)),
         wait_lock=duration(wait_lock) or 0.0,
         report=progress,
         on_plan=show_plan,
     )
     if text:
-        for line in render.outcome_lines(result.report):
+        for line in terminal.outcome_lines(result.report):
             out.print(line)
     else:
-        body = {"plan": export.plan_json(result.planned.plan), "result": export.report_json(result.report, result.mutations)}
+        body = {"plan": documents.plan_json(result.planned.plan), "result": documents.report_json(result.report, result.mutations)}
         click.echo(json.dumps(body, indent=2))
     ctx.exit(result.report.exit_code)
 
@@ -122,15 +124,16 @@ def status(ctx: click.Context, paths: tuple[str, ...], output: str) -> None:
 
     Drift is measured against PATHS, or else against the spec files the apps were applied from.
     """
-    from orchestrate import render, service
+    from orchestrate.output import terminal
+    from orchestrate.runs import pipeline
 
-    rows = service.status(engine_for(ctx), list(paths), read_only_safeguards(ctx))
+    rows = pipeline.status(engine_for(ctx), list(paths), read_only_safeguards(ctx))
     if output == "json":
-        click.echo(json.dumps(render.status_json(rows), indent=2))
+        click.echo(json.dumps(terminal.status_json(rows), indent=2))
     elif not rows:
         click.echo("no managed apps")
     else:
-        console().print(render.status_table(rows))
+        console().print(terminal.status_table(rows))
 
 
 @cli.command()
@@ -140,7 +143,7 @@ def status(ctx: click.Context, paths: tuple[str, ...], output: str) -> None:
 @click.pass_context
 def destroy(ctx: click.Context, app: str, purge_volumes: bool, yes: bool) -> None:
     """Remove APP's container. Its volumes and host dirs are kept unless --purge-volumes."""
-    from orchestrate import teardown as down
+    from orchestrate.runs import teardown as down
     from orchestrate.state import RunLock, Store
     from orchestrate.state.paths import identity
 
@@ -183,7 +186,7 @@ def _confirm_purge(app: str, volumes: list[str]) -> None:
 @click.pass_context
 def history(ctx: click.Context, app: str | None, limit: int, output: str) -> None:
     """Show past runs (who, when, what plan, what outcome), optionally of one APP."""
-    from orchestrate import render
+    from orchestrate.output import terminal
     from orchestrate.state import Store
 
     store = Store.open(state_dir_of(ctx))
@@ -196,7 +199,7 @@ def history(ctx: click.Context, app: str | None, limit: int, output: str) -> Non
     elif not records:
         click.echo("no runs recorded")
     else:
-        console().print(render.history_table(records, app))
+        console().print(terminal.history_table(records, app))
 
 
 @cli.command()

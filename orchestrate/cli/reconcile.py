@@ -22,8 +22,8 @@ if TYPE_CHECKING:
     from rich.console import Console
     from rich.text import Text
 
-    from orchestrate.run import RunResult
-    from orchestrate.service import Planned
+    from orchestrate.runs.converge import RunResult
+    from orchestrate.runs.pipeline import Planned
 
 
 class Output:
@@ -102,11 +102,11 @@ def reconcile(
     out = Output(json_lines=output == "json", log_file=log_file)
     if check:
         ctx.exit(_check(ctx, paths, out, metrics_file))
-    from orchestrate import run
-    from orchestrate.report import Options
+    from orchestrate.act.report import Options
+    from orchestrate.runs import converge
 
     options = Options(health_timeout=duration(health_timeout), settle_seconds=duration(settle) or 0.0)
-    policy = run.Policy(max_recreates=max_recreates, prune=prune, max_rounds=max_rounds)
+    policy = converge.Policy(max_recreates=max_recreates, prune=prune, max_rounds=max_rounds)
 
     watched: set[str] = set()  # the apps of the last loaded specs: only their events wake --watch
 
@@ -114,7 +114,7 @@ def reconcile(
         desired = load_specs(ctx, paths)
         watched.clear()
         watched.update(a.name for a in desired)
-        result = run.apply(
+        result = converge.apply(
             lambda: engine_for(ctx),
             desired,
             state_dir=state_dir_of(ctx),
@@ -142,19 +142,19 @@ def reconcile(
 
 
 def _step_line(app: str, step: str, seconds: float | None) -> Text:
-    from orchestrate import render
+    from orchestrate.output import terminal
 
-    return render.step_line(app, step, seconds)
+    return terminal.step_line(app, step, seconds)
 
 
 def _show_plan(out: Output, planned: Planned) -> None:
     """Nothing when in sync (cron mails nothing); otherwise what is about to be done."""
     if out.json_lines or not (planned.plan.changes or planned.plan.orphans):
         return  # and the terminal renderer is never loaded
-    from orchestrate import render
+    from orchestrate.output import terminal
 
     if not out.json_lines:
-        for line in render.plan_lines(planned.plan):
+        for line in terminal.plan_lines(planned.plan):
             out.line(line, problem=line.plain.startswith("!"))
 
 
@@ -163,14 +163,14 @@ def _show_outcome(out: Output, result: RunResult) -> None:
         out.record(_run_json(result))
         return
     if result.planned.plan.changes or result.recovered or result.pruned:
-        from orchestrate import render
+        from orchestrate.output import terminal
 
-        for line in render.outcome_lines(result.report):
+        for line in terminal.outcome_lines(result.report):
             out.line(line, problem=line.plain.startswith("!"))
 
 
 def _run_json(result: RunResult) -> dict[str, Any]:
-    from orchestrate import export
+    from orchestrate.output import documents
 
     return {
         "time": time.time(),
@@ -180,20 +180,20 @@ def _run_json(result: RunResult) -> dict[str, Any]:
         "seconds": round(result.seconds, 3),
         "recovered": [{"app": r.app, "outcome": r.outcome} for r in result.recovered],
         "pruned": result.pruned,
-        "plan": export.plan_json(result.planned.plan),
-        "result": export.report_json(result.report, result.mutations),
+        "plan": documents.plan_json(result.planned.plan),
+        "result": documents.report_json(result.report, result.mutations),
     }
 
 
 def _write_metrics(path: str, result: RunResult) -> None:
-    from orchestrate import export
-    from orchestrate.hostfs import write_atomically
-    from orchestrate.plan import Kind
+    from orchestrate.decide.plan import Kind
+    from orchestrate.output import documents
+    from orchestrate.output.files import write_atomically
 
     final = (result.remaining or result.planned).plan
     recreates = sum(1 for o in result.report.outcomes if o.ok and o.kind is Kind.RECREATE)
-    text = export.metrics_text(
-        apps=export.app_states(final, result.report),
+    text = documents.metrics_text(
+        apps=documents.app_states(final, result.report),
         exit_code=int(result.report.exit_code),
         seconds=result.seconds,
         recreates=recreates,
@@ -203,27 +203,28 @@ def _write_metrics(path: str, result: RunResult) -> None:
 
 
 def _check(ctx: click.Context, paths: tuple[str, ...], out: Output, metrics_file: str | None) -> int:
-    from orchestrate import export, render, service
+    from orchestrate.output import documents, terminal
+    from orchestrate.runs import pipeline
 
     desired = load_specs(ctx, paths)
-    planned = service.plan(engine_for(ctx), desired, read_only_safeguards(ctx))
+    planned = pipeline.plan(engine_for(ctx), desired, read_only_safeguards(ctx))
     if out.json_lines:
-        out.record({"time": time.time(), **export.plan_json(planned.plan)})
+        out.record({"time": time.time(), **documents.plan_json(planned.plan)})
     else:
-        for line in render.plan_lines(planned.plan):
+        for line in terminal.plan_lines(planned.plan):
             out.line(line)
     if metrics_file:
-        from orchestrate.hostfs import write_atomically
-        from orchestrate.report import Report
+        from orchestrate.act.report import Report
+        from orchestrate.output.files import write_atomically
 
-        apps = export.app_states(planned.plan, Report())
-        text = export.metrics_text(apps=apps, exit_code=int(planned.plan.changes), seconds=0.0, recreates=0, finished_at=time.time())
+        apps = documents.app_states(planned.plan, Report())
+        text = documents.metrics_text(apps=apps, exit_code=int(planned.plan.changes), seconds=0.0, recreates=0, finished_at=time.time())
         write_atomically(metrics_file, text)
     return ExitCode.CHANGES_PENDING if planned.plan.changes else ExitCode.OK
 
 
 def _watch(ctx: click.Context, one_run: Any, out: Output, interval: float, watched: set[str]) -> None:
-    from orchestrate.watch import Watcher
+    from orchestrate.runs.watch import Watcher
 
     if interval <= 0:
         raise UsageError("--interval must be more than 0")

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from orchestrate.observed import Fingerprint
+from orchestrate.model.facts import Fingerprint
 from orchestrate.state.paths import ensure_private_dir, identity
 
 SCHEMA = """

@@ -142,9 +142,9 @@ def test_copy_keeps_owners_modes_links_sparse_files_xattrs_and_times(world: Worl
 
 
 def test_verification_catches_a_difference(world: World) -> None:
-    from orchestrate.desired import Mount
-    from orchestrate.engine import connect
-    from orchestrate.migrate import VERIFY
+    from orchestrate.act.copy import VERIFY
+    from orchestrate.backends import connect
+    from orchestrate.model.desired import Mount
 
     a, b = world.dir / "a", world.dir / "b"
     for place, text in ((a, "one"), (b, "two")):

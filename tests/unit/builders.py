@@ -14,9 +14,9 @@ from pathlib import Path
 from typing import Any
 
 from orchestrate import labels as L
-from orchestrate.desired import DesiredApp
-from orchestrate.observed import HostDir, ImageDefaults, ListedContainer, ObservedContainer, ObservedMount, ObservedState, ObservedVolume
-from orchestrate.service import load
+from orchestrate.model.desired import DesiredApp
+from orchestrate.model.observed import HostDir, ImageDefaults, ListedContainer, ObservedContainer, ObservedMount, ObservedState, ObservedVolume
+from orchestrate.runs.pipeline import load
 
 MARIADB_ID = "sha256:" + "a" * 64
 MARIADB = ImageDefaults(

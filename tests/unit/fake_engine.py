@@ -1,4 +1,4 @@
-"""A fake of our engine boundary (orchestrate.engine.interface.Engine), never of the docker SDK.
+"""A fake of our engine boundary (orchestrate.backends.interface.Engine), never of the docker SDK.
 
 It keeps containers in memory, records every call in one timeline, counts mutations, and checks
 the overlap law on every start: starting a container while another container of the same app, or
@@ -11,10 +11,10 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
 from orchestrate import labels as L
-from orchestrate.desired import DesiredApp, VolumeSpec
-from orchestrate.engine.interface import EngineEvent, Snapshot
+from orchestrate.backends.interface import EngineEvent, Snapshot
 from orchestrate.errors import EngineError, NotFoundError, StatefulError
-from orchestrate.observed import ImageDefaults, ListedContainer, ObservedContainer, ObservedVolume
+from orchestrate.model.desired import DesiredApp, VolumeSpec
+from orchestrate.model.observed import ImageDefaults, ListedContainer, ObservedContainer, ObservedVolume
 from tests.unit.builders import container_for
 
 

@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
-from orchestrate.backup import _hot
 from orchestrate.errors import ApplyFailed
+from orchestrate.tools.backup import _hot
 from tests.unit.builders import foreign_container
 
 DUMP = b"-- MariaDB dump 10.19\nCREATE TABLE t (n INT);\nINSERT INTO t VALUES (1);\n-- Dump completed on 2026-11-29  9:30:00\n"

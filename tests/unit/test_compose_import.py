@@ -14,10 +14,10 @@ from typing import Any
 import pytest
 from ruamel.yaml import YAML
 
-from orchestrate.compose_import import CANONICAL_ORDER, Translation, app_name, project_name, split_colons, translate, volume_key
-from orchestrate.service import load
+from orchestrate.runs.pipeline import load
 from orchestrate.spec.interpolate import interpolate
 from orchestrate.spec.models import App
+from orchestrate.tools.compose_import import CANONICAL_ORDER, Translation, app_name, project_name, split_colons, translate, volume_key
 
 FIXTURES = Path(__file__).parent / "compose"
 
@@ -653,9 +653,9 @@ def test_volume_key(target: str, key: str) -> None:
 def test_module_is_pure() -> None:
     """No Docker, no click, no engine or service layer: importing it pulls in none of them."""
     code = (
-        "import sys, orchestrate.compose_import; "
+        "import sys, orchestrate.tools.compose_import; "
         "print(sorted(m for m in sys.modules if m.split('.')[0] in ('docker', 'click') "
-        "or m.startswith(('orchestrate.engine', 'orchestrate.service'))))"
+        "or m.startswith(('orchestrate.backends', 'orchestrate.runs.pipeline'))))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=Path(__file__).parents[2])
     assert out.stdout.strip() == "[]"

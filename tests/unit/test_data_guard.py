@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from orchestrate.guard import data_guard_problems
-from orchestrate.observed import DataFacts, Fingerprint, data_key
+from orchestrate.decide.guard import data_guard_problems
+from orchestrate.model.facts import DataFacts, Fingerprint, data_key
 from tests.unit.builders import load_app
 
 HEAD = "apiVersion: stateful/v1\nkind: App\nname: app\nimage: busybox\n"

@@ -7,12 +7,12 @@ from pathlib import Path
 
 import pytest
 
-from orchestrate import service
-from orchestrate.desired import DesiredApp
+from orchestrate.act.execute import Executor
+from orchestrate.act.report import Options, Outcome, Report
+from orchestrate.decide.plan import Kind, Plan
 from orchestrate.errors import EngineError, ExitCode, TransientEngineError
-from orchestrate.execute import Executor
-from orchestrate.plan import Kind, Plan
-from orchestrate.report import Options, Outcome, Report
+from orchestrate.model.desired import DesiredApp
+from orchestrate.runs import pipeline
 from tests.unit.builders import MARIADB, foreign_container, load_app, load_apps
 from tests.unit.fake_engine import FakeEngine, OverlapError
 
@@ -51,8 +51,8 @@ def _engine(tmp_path: Path, *, running: DesiredApp | None = None, status_running
 
 
 def _run(engine: FakeEngine, desired: list[DesiredApp]) -> tuple[Plan, Report, list[tuple[str, str]]]:
-    """Plan through the shared path (service.plan) and execute that plan; return the steps reported."""
-    planned = service.plan(engine, desired)
+    """Plan through the shared path (pipeline.plan) and execute that plan; return the steps reported."""
+    planned = pipeline.plan(engine, desired)
     steps: list[tuple[str, str]] = []
     report = Executor(engine, report=lambda app, step, seconds: steps.append((app, step)), options=OPTIONS).run(planned.plan, desired)
     return planned.plan, report, steps

@@ -7,8 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from orchestrate.guard import borrowers_of, foreign_writer_problems
-from orchestrate.observed import MountUser, data_key
+from orchestrate.decide.guard import borrowers_of, foreign_writer_problems
+from orchestrate.model.facts import data_key
+from orchestrate.model.observed import MountUser
 from tests.unit.builders import load_apps
 
 SPECS = """\

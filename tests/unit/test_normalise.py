@@ -12,10 +12,10 @@ from typing import Any
 
 import pytest
 
-from orchestrate import export, render
-from orchestrate.compare import Effect, FieldDiff, Sides, compare
-from orchestrate.observed import container_from_inspect, image_from_inspect
-from orchestrate.plan import make_plan
+from orchestrate.backends.docker.inspect import container_from_inspect, image_from_inspect
+from orchestrate.decide.compare import Effect, FieldDiff, Sides, compare
+from orchestrate.decide.plan import make_plan
+from orchestrate.output import documents, terminal
 from tests.unit.builders import load_app, state, volume
 
 IMAGE_ID = "sha256:" + "1" * 64
@@ -345,7 +345,7 @@ def test_changes_render_with_unset_for_a_missing_side(tmp_path: Path) -> None:
         images={"mariadb:11.4": image_from_inspect(image_inspect()), "mariadb:11.8": image_from_inspect(image_inspect())},
     )
     plan = make_plan([load_app(tmp_path, spec)], observed)
-    assert [line.plain for line in render.plan_lines(plan)] == [
+    assert [line.plain for line in terminal.plan_lines(plan)] == [
         '~ mysql recreate: image: "mariadb:11.4" -> "mariadb:11.8"',
         '~ mysql recreate: env.MARIADB_DATABASE: "demo" -> (unset)',
         '~ mysql recreate: env.TZ: (unset) -> "UTC"',
@@ -366,12 +366,12 @@ def test_secret_env_values_are_redacted_in_plan_lines(tmp_path: Path) -> None:
         images={"mariadb:11.4": image_from_inspect(image_inspect())},
     )
     plan = make_plan([load_app(tmp_path, spec)], observed)
-    lines = [line.plain for line in render.plan_lines(plan)]
+    lines = [line.plain for line in terminal.plan_lines(plan)]
     assert lines == [
         "~ mysql recreate: env.API_TOKEN: (unset) -> ***",
         "~ mysql recreate: env.MARIADB_ROOT_PASSWORD: *** -> ***",
     ]
-    assert [(d["field"], d["old"], d["new"]) for d in export.plan_json(plan)["apps"][0]["diffs"]] == [
+    assert [(d["field"], d["old"], d["new"]) for d in documents.plan_json(plan)["apps"][0]["diffs"]] == [
         ("env.API_TOKEN", None, "***"),
         ("env.MARIADB_ROOT_PASSWORD", "***", "***"),
     ]

@@ -8,7 +8,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from orchestrate import labels as L
-from orchestrate.service import plan_observed
+from orchestrate.runs.pipeline import plan_observed
 from tests.unit.builders import container_for, load_apps, state, volume
 
 SPEC = "apiVersion: stateful/v1\nkind: App\nname: db\nimage: mariadb:11.4\nvolumes:\n  data: {target: /var/lib/mysql}\n"

@@ -8,12 +8,13 @@ from pathlib import Path
 
 import pytest
 
-from orchestrate import export, render
 from orchestrate import labels as L
-from orchestrate.desired import DesiredApp
+from orchestrate.backends.docker.inspect import volume_from_inspect
+from orchestrate.decide.plan import Kind, Plan, Safeguards, make_plan
 from orchestrate.errors import ExitCode
-from orchestrate.observed import HostDir, ImageDefaults, ObservedContainer, ObservedState, volume_from_inspect
-from orchestrate.plan import Kind, Plan, Safeguards, make_plan
+from orchestrate.model.desired import DesiredApp
+from orchestrate.model.observed import HostDir, ImageDefaults, ObservedContainer, ObservedState
+from orchestrate.output import documents, terminal
 from tests.unit.builders import MARIADB, container_for, foreign_container, load_apps, state, volume
 
 HEAD = "apiVersion: stateful/v1\nkind: App\n"
@@ -296,7 +297,7 @@ def test_plan(
 ) -> None:
     plan = _plan(tmp_path, spec, observe)
     assert [(a.app, a.kind, a.problem.exit_code if a.problem else None) for a in plan.actions] == actions
-    assert [line.plain for line in render.plan_lines(plan)] == lines
+    assert [line.plain for line in terminal.plan_lines(plan)] == lines
     assert plan.changes is changes
 
 
@@ -340,7 +341,7 @@ def test_update_action_diff_is_an_update_effect(tmp_path: Path) -> None:
 
 def test_plan_json_for_a_refusal_has_its_exit_code(tmp_path: Path) -> None:
     plan = _plan(tmp_path, MYSQL, lambda apps: state(containers=[foreign_container("mysql")], volumes=[DATA], images=IMAGES))
-    assert export.plan_json(plan) == {
+    assert documents.plan_json(plan) == {
         "changes": True,
         "apps": [
             {

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from orchestrate import engine as engine_package
+from orchestrate import backends as engine_package
 from orchestrate.cli import main
 from orchestrate.errors import ExitCode, SpecError
-from orchestrate.service import load
+from orchestrate.runs.pipeline import load
 
 HEAD = "apiVersion: stateful/v1\nkind: App\n"  # lines 1-2 of every document below
 

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from orchestrate import service
 from orchestrate.errors import SpecError
+from orchestrate.runs import pipeline
 
 SPEC = """apiVersion: stateful/v1
 kind: App
@@ -28,17 +28,17 @@ def specs(tmp_path: Path) -> Path:
 
 
 def _load(specs: Path, cache: Path, environ: dict[str, str], parses: list[int]) -> str:
-    real = service.build_desired
+    real = pipeline.build_desired
 
     def counting(sourced: object) -> object:
         parses.append(1)
         return real(sourced)  # type: ignore[arg-type]
 
-    service.build_desired = counting  # type: ignore[assignment]
+    pipeline.build_desired = counting  # type: ignore[assignment]
     try:
-        apps = service.load([specs], environ, cache_dir=cache)
+        apps = pipeline.load([specs], environ, cache_dir=cache)
     finally:
-        service.build_desired = real
+        pipeline.build_desired = real
     return f"{apps[0].image} A={apps[0].env['A']}"
 
 
@@ -69,5 +69,5 @@ def test_a_spec_with_problems_is_never_cached(specs: Path, tmp_path: Path) -> No
     (specs / "db.yaml").write_text(SPEC.replace("volumes:", "volumez:"))
     for _ in range(2):
         with pytest.raises(SpecError):
-            service.load([specs], {}, cache_dir=tmp_path / "state")
+            pipeline.load([specs], {}, cache_dir=tmp_path / "state")
     assert not list((tmp_path / "state").glob("specs-*"))

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from orchestrate.engine.parallel import in_parallel
-from orchestrate.engine.unix_reader import UnixReader
+from orchestrate.backends.docker.unix_reader import UnixReader
+from orchestrate.backends.parallel import in_parallel
 from orchestrate.errors import EngineError, EngineUnreachable, NotFoundError, TransientEngineError
 
 Answer = Callable[[str], tuple[bytes, bool]]  # request line -> (raw response, close afterwards)

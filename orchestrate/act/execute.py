@@ -1,0 +1,340 @@
+"""The executor: runs a Plan through the engine, step by step, with health gates and rollback.
+
+It never re-decides: the plan says what to do to which app; this module only knows how to do it
+safely. The recreate keeps at most one container of an app running on its volumes at any time.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Protocol
+
+from orchestrate import labels as L
+from orchestrate.act import fault
+from orchestrate.act.copy import HELPER_IMAGE, Step, check_space, copy_and_verify
+from orchestrate.act.health import HealthGate, wait_healthy
+from orchestrate.act.recover import HEALTH_PASSED, resolve
+from orchestrate.act.report import Options, Outcome, Report, Reporter
+from orchestrate.backends import Engine, local_files
+from orchestrate.decide.compare import mount_diffs
+from orchestrate.decide.plan import AppAction, Kind, Plan, uncovered_volumes_problem
+from orchestrate.errors import ApplyFailed, ExitCode, StatefulError, TransientEngineError
+from orchestrate.model.desired import DesiredApp
+from orchestrate.state import JournalEntry, Operation
+
+
+def _quiet(app: str, step: str, seconds: float | None) -> None:
+    return None
+
+
+class Journal(Protocol):
+    """Where recreate steps are written before they run (the state store; tests may omit it)."""
+
+    def begin_operation(self, run_id: int, app: str, kind: str, old_id: str | None) -> int: ...
+
+    def set_new_container(self, operation_id: int, new_id: str) -> None: ...
+
+    def journal(self, operation_id: int, step: str) -> None: ...
+
+    def close_operation(self, operation_id: int, state: str) -> None: ...
+
+    def begin_copy(self, app: str, key: str, target: str) -> None: ...
+
+    def end_copy(self, app: str, key: str, target: str) -> None: ...
+
+    def retire(self, app: str, key: str, kind: str, source: str) -> None: ...
+
+
+class JournaledOperation:
+    """One recreate in flight: its steps, written to the journal before each runs."""
+
+    def __init__(self, executor: Executor, app: str, *, old_id: str) -> None:
+        self.executor = executor
+        self.app = app
+        self.old_id = old_id
+        self.new_id = ""
+        self.steps: list[JournalEntry] = []
+        journal = executor.journal
+        self.id = journal.begin_operation(executor.run_id, app, "recreate", old_id) if journal else 0
+
+    def journal_step(self, step: str) -> None:
+        self.steps.append(JournalEntry(step, time.time()))
+        if self.executor.journal:
+            self.executor.journal.journal(self.id, step)
+
+    def mark(self, step: str) -> None:
+        self.journal_step(step)
+
+    def record_new(self, new_id: str) -> None:
+        if self.executor.journal:
+            self.executor.journal.set_new_container(self.id, new_id)
+
+    @contextmanager
+    def step(self, step: str, description: str) -> Iterator[None]:
+        self.journal_step(step)
+        with self.executor._step(self.app, description):
+            yield
+        fault.after(step)
+
+    def operation(self) -> Operation:
+        return Operation(self.id, self.app, "recreate", self.old_id, self.new_id or None, tuple(self.steps))
+
+    def close(self, outcome: str) -> None:
+        if self.executor.journal:
+            self.executor.journal.close_operation(self.id, outcome)
+
+
+class Executor:
+    def __init__(
+        self,
+        engine: Engine,
+        *,
+        report: Reporter = _quiet,
+        options: Options | None = None,
+        journal: Journal | None = None,
+        run_id: int = 0,
+    ) -> None:
+        self.engine = engine
+        self.report = report
+        self.options = options or Options()
+        self.journal = journal
+        self.run_id = run_id
+
+    def run(self, plan: Plan, desired: list[DesiredApp], *, should_stop: Callable[[], bool] = lambda: False) -> Report:
+        """Run every action in order. `should_stop` is asked between apps (never inside a recreate)."""
+        apps = {a.name: a for a in desired}
+        result = Report()
+        failed: set[str] = set()
+        for action in plan.actions:
+            if should_stop():
+                result.stopped = True
+                break
+            app = apps[action.app]
+            waiting_on = [d for d in app.depends_on if d in failed]
+            if waiting_on:
+                failed.add(app.name)
+                message = f"skipped: depends on {', '.join(waiting_on)}, which failed"
+                result.outcomes.append(Outcome(app.name, action.kind, False, message, ExitCode.APPLY_FAILED))
+                continue
+            outcome = self._run_action(action, app, apps)
+            result.outcomes.append(outcome)
+            if not outcome.ok:
+                failed.add(app.name)
+        return result
+
+    def _run_action(self, action: AppAction, app: DesiredApp, apps: dict[str, DesiredApp]) -> Outcome:
+        started = time.monotonic()
+        if action.kind is Kind.BLOCKED:
+            assert action.problem is not None
+            return Outcome(app.name, action.kind, False, action.problem.message, action.problem.exit_code)
+        if action.kind is Kind.DEFERRED:
+            return Outcome(app.name, action.kind, True, action.notes[-1])
+        try:
+            self._prepare(action)
+            if action.kind is not Kind.NOOP:
+                self._wait_dependencies(app, apps)
+            self._apply(action, app)
+        except StatefulError as exc:
+            return Outcome(app.name, action.kind, False, str(exc), exc.exit_code, time.monotonic() - started)
+        return Outcome(app.name, action.kind, True, seconds=time.monotonic() - started)
+
+    @contextmanager
+    def _step(self, app: str, what: str) -> Iterator[None]:
+        started = time.monotonic()
+        yield
+        self.report(app, what, time.monotonic() - started)
+
+    def _prepare(self, action: AppAction) -> None:
+        """Network, volumes, host dirs and image: everything before any container is touched."""
+        if action.create_network:
+            with self._step(action.app, f"create network {action.create_network}"):
+                self.engine.create_network(action.create_network)
+        for volume in action.create_volumes:
+            with self._step(action.app, f"create volume {volume.name}"):
+                self.engine.create_volume(volume)
+        for bind in action.create_dirs:
+            with self._step(action.app, f"create directory {bind.path}"):
+                local_files.create_dir(bind)
+        if action.pull:
+            with self._step(action.app, f"pull {action.pull}"):
+                self._pull(action.pull)
+
+    def _pull(self, ref: str) -> None:
+        from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait_exponential
+
+        try:
+            for attempt in Retrying(
+                retry=retry_if_exception_type(TransientEngineError),
+                stop=stop_after_attempt(3),
+                wait=wait_exponential(multiplier=self.options.pull_backoff, max=10),
+                reraise=True,
+            ):
+                with attempt:
+                    self.engine.pull(ref)
+        except StatefulError as exc:
+            raise ApplyFailed(f"image {ref} could not be pulled; nothing was stopped: {exc}") from None
+
+    def _wait_dependencies(self, app: DesiredApp, apps: dict[str, DesiredApp]) -> None:
+        for dep in app.depends_on:
+            container = self.engine.inspect_container(dep)
+            if container is None:
+                raise ApplyFailed(f"depends on {dep}, which has no container")
+            with self._step(app.name, f"wait for {dep}"):
+                self._gate(apps[dep], container.id, container.name)
+
+    def _apply(self, action: AppAction, app: DesiredApp) -> None:
+        if action.kind in (Kind.CREATE, Kind.RECREATE):
+            self._check_image_volumes(app)
+        if action.migrations:
+            self._before_migrations(action, app)
+        if action.kind is Kind.CREATE:
+            self._create(action, app)
+        elif action.kind is Kind.RECREATE:
+            self._recreate(action, app)
+        elif action.kind is Kind.UPDATE:
+            self._update(action, app)
+        elif action.kind is Kind.START:
+            self._start(action, app)
+
+    def _check_image_volumes(self, app: DesiredApp) -> None:
+        image = self.engine.inspect_image(app.image)
+        if image is None:
+            raise ApplyFailed(f"image {app.image} is not present")
+        if problem := uncovered_volumes_problem(app, image):
+            error = ApplyFailed(problem.message)
+            error.exit_code = problem.exit_code
+            raise error
+
+    def _labels(self, app: DesiredApp, generation: int) -> dict[str, str]:
+        labels = L.container_labels(
+            app=app.name, spec_hash=app.spec_hash, spec_file=app.spec_file, generation=generation, state_dir=self.options.state_dir
+        )
+        if app.secrets_hash:
+            labels[L.SECRETS_HASH] = app.secrets_hash
+        return labels
+
+    def _before_migrations(self, action: AppAction, app: DesiredApp) -> None:
+        """Space and the helper image are checked before anything is stopped."""
+        for migration in action.migrations:
+            check_space(migration, migration.target if migration.target_kind == "bind" else None)
+        if self.engine.inspect_image(HELPER_IMAGE) is None:
+            with self._step(app.name, f"pull {HELPER_IMAGE} (copy helper)"):
+                self._pull(HELPER_IMAGE)
+
+    def _migrate(self, action: AppAction, step: Step) -> None:
+        for migration in action.migrations:
+            if self.journal:
+                self.journal.begin_copy(migration.app, migration.key, migration.target)
+            verdict = copy_and_verify(self.engine, migration, step=step)
+            self.report(migration.app, f"{migration.key}: {verdict}", None)
+
+    def _migrated(self, action: AppAction) -> None:
+        """The app is healthy on the new places: the copies are done, the old places retired (kept)."""
+        for migration in action.migrations:
+            if self.journal:
+                self.journal.end_copy(migration.app, migration.key, migration.target)
+                self.journal.retire(migration.app, migration.key, migration.source_kind, migration.source)
+            self.report(migration.app, f"{migration.key}: old copy kept at {migration.source} (retired; see `stateful volumes`)", None)
+
+    @contextmanager
+    def _fault_step(self, app: str, step: str, description: str) -> Iterator[None]:
+        with self._step(app, description):
+            yield
+        fault.after(step)
+
+    def _create(self, action: AppAction, app: DesiredApp) -> None:
+        if action.migrations:
+            self._migrate(action, lambda step, description: self._fault_step(app.name, step, description))
+        with self._step(app.name, "create container"):
+            container_id = self.engine.create_container(app, name=app.name, labels=self._labels(app, action.generation))
+        with self._step(app.name, "start"):
+            self.engine.start(container_id)
+        self._verify_and_gate(app, container_id, app.name)
+        self._migrated(action)
+
+    def _start(self, action: AppAction, app: DesiredApp) -> None:
+        assert action.container_id is not None
+        with self._step(app.name, "start"):
+            self.engine.start(action.container_id)
+        self._verify_and_gate(app, action.container_id, app.name)
+
+    def _update(self, action: AppAction, app: DesiredApp) -> None:
+        assert action.container_id is not None
+        with self._step(app.name, f"update restart policy to {app.restart}"):
+            self.engine.update_restart(action.container_id, policy=app.restart, retries=app.restart_retries)
+        if action.start:
+            self._start(action, app)
+
+    def _recreate(self, action: AppAction, app: DesiredApp) -> None:
+        """Create new (not started), stop old, swap names, start new, health gate, remove old.
+
+        Every step is journaled before it runs; on any failure the same fact-based resolution
+        that a later run would use rolls back to the old container.
+        """
+        assert action.container_id is not None
+        op = JournaledOperation(self, app.name, old_id=action.container_id)
+        try:
+            with op.step("create-new", "create new container (not started)"):
+                op.new_id = self.engine.create_container(app, name=app.name + L.NEW_SUFFIX, labels=self._labels(app, action.generation))
+                op.record_new(op.new_id)
+            with op.step("stop-old", f"stop old container (grace {app.stop_grace_seconds}s)"):
+                self.engine.stop(op.old_id, timeout=app.stop_grace_seconds)
+            self._migrate(action, op.step)
+            with op.step("rename-old", "rename old container"):
+                self.engine.rename(op.old_id, app.name + L.OLD_SUFFIX)
+            with op.step("rename-new", "rename new container"):
+                self.engine.rename(op.new_id, app.name)
+            with op.step("start-new", "start new container"):
+                self.engine.start(op.new_id)
+            with op.step("health-gate", "healthy"):
+                self._verify_and_gate(app, op.new_id, app.name, report=False)
+                op.mark(HEALTH_PASSED)
+            with op.step("remove-old", "remove old container"):
+                self.engine.remove_container(op.old_id)
+        except StatefulError as exc:
+            resolution = resolve(self.engine, op.operation(), journal=op.journal_step, say=self._say)
+            op.close(resolution.outcome)
+            if resolution.outcome == "rolled-back":
+                self._gate_after_rollback(app, op.old_id)
+                raise ApplyFailed(f"the new container failed: {exc}\nrolled back: the previous container runs again on the same volumes") from None
+            raise
+        op.close("finished")
+        self._migrated(action)
+
+    def _say(self, app: str, what: str) -> None:
+        self.report(app, what, None)
+
+    def _gate_after_rollback(self, app: DesiredApp, old_id: str) -> None:
+        try:
+            with self._step(app.name, "rollback: old container healthy"):
+                self._gate(app, old_id, app.name)
+        except StatefulError as exc:
+            self.report(app.name, f"rollback: the old container is not healthy either: {exc}", None)
+
+    def _verify_and_gate(self, app: DesiredApp, container_id: str, name: str, *, report: bool = True) -> None:
+        container = self.engine.inspect_container(container_id)
+        if container is None:
+            raise ApplyFailed(f"container {name} vanished after start")
+        wrong = mount_diffs(app.mounts, container.mounts)
+        if wrong:
+            # Never let an app run on other volumes than planned (Docker adding an anonymous one).
+            details = "; ".join(f"{d.field}: {d.old} (expected {d.new})" for d in wrong)
+            raise ApplyFailed(f"mounts differ from the plan: {details}")
+        if not report:
+            self._gate(app, container_id, name)
+            return
+        with self._step(app.name, "healthy"):
+            self._gate(app, container_id, name)
+
+    def _gate(self, app: DesiredApp, container_id: str, name: str) -> None:
+        container = self.engine.inspect_container(container_id)
+        if container is None:
+            raise ApplyFailed(f"container {name} vanished")
+        gate = HealthGate.for_container(container, timeout=self.options.health_timeout, settle=self.options.settle_seconds)
+        verdict = wait_healthy(self.engine, container_id, gate)
+        if not verdict.ok:
+            logs = self.engine.logs_tail(container_id, 15)
+            tail = "\n".join(f"    | {line}" for line in logs.splitlines()) if logs else ""
+            raise ApplyFailed(f"{name} {verdict.reason}" + (f"\n  last log lines:\n{tail}" if tail else ""))

@@ -1,0 +1,47 @@
+"""What a run was asked to respect and what it did: options, outcomes, the report. Light on purpose.
+
+Kept apart from the executor so that a run with nothing to do, and the JSON/metrics writers, never
+load the executor.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from orchestrate.decide.plan import Kind
+from orchestrate.errors import ExitCode
+
+Reporter = Callable[[str, str, float | None], None]  # (app, step description, seconds taken)
+
+
+@dataclass(frozen=True)
+class Options:
+    health_timeout: float | None = None  # None: derived from the app's healthcheck
+    settle_seconds: float = 5.0  # how long an app without a healthcheck must stay up
+    pull_backoff: float = 1.0  # seconds before the first retry of a transiently failed pull (doubles)
+    state_dir: str = ""  # the run's state dir identity, labelled on the containers it makes
+
+
+@dataclass(frozen=True)
+class Outcome:
+    app: str
+    kind: Kind
+    ok: bool
+    message: str = ""
+    exit_code: ExitCode = ExitCode.OK
+    seconds: float = 0.0
+
+
+@dataclass
+class Report:
+    outcomes: list[Outcome] = field(default_factory=list)
+    stopped: bool = False  # asked to stop (SIGTERM) before every action ran
+
+    @property
+    def exit_code(self) -> ExitCode:
+        codes = {o.exit_code for o in self.outcomes if not o.ok}
+        for code in (ExitCode.DATA_GUARD, ExitCode.APPLY_FAILED, ExitCode.BAD_SPEC):
+            if code in codes:
+                return code
+        return ExitCode.OK

@@ -1,0 +1,56 @@
+"""Status rows: what each managed app is doing, on which volumes, and whether it has drifted. Pure."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from orchestrate.decide.compare import describe_mount
+from orchestrate.decide.plan import AppAction, Kind, Plan
+from orchestrate.model.observed import ObservedContainer, ObservedState
+
+
+@dataclass(frozen=True)
+class StatusRow:
+    app: str
+    state: str
+    health: str
+    image: str
+    volumes: list[str]
+    drift: str
+
+
+def status_rows(observed: ObservedState, plan: Plan | None, spec_apps: set[str]) -> list[StatusRow]:
+    actions = {a.app: a for a in plan.actions} if plan else {}
+    rows: dict[str, StatusRow] = {}
+    for container in observed.managed():
+        if container.name != container.app:
+            continue  # a temporary container of a recreate in progress
+        rows[container.app] = _row(container, _drift(container.app, actions, spec_apps))
+    for app, action in actions.items():
+        if app not in rows:
+            rows[app] = StatusRow(app, "missing", "", "", [], _describe(action))
+    return [rows[name] for name in sorted(rows)]
+
+
+def _row(container: ObservedContainer, drift: str) -> StatusRow:
+    volumes = [f"{m.target} <- {describe_mount(m.kind, m.source, m.read_only)}" for m in container.mounts]
+    return StatusRow(container.app, container.status, container.health, container.image, volumes, drift)
+
+
+def _drift(app: str, actions: dict[str, AppAction], spec_apps: set[str]) -> str:
+    action = actions.get(app)
+    if action is None:
+        return "no spec" if app not in spec_apps else "unknown"
+    return _describe(action)
+
+
+def _describe(action: AppAction) -> str:
+    if action.kind is Kind.NOOP:
+        return "in sync"
+    if action.kind is Kind.BLOCKED:
+        return "blocked"
+    if action.diffs:
+        fields = [d.field for d in action.diffs]
+        shown = ", ".join(fields[:3]) + (f" and {len(fields) - 3} more" if len(fields) > 3 else "")
+        return f"drifted ({shown}): {action.kind.value}"
+    return f"needs {action.kind.value}"

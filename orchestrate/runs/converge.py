@@ -1,0 +1,246 @@
+"""A mutating run (apply, later reconcile): lock, recover, plan, execute, remember.
+
+1. Take the state dir's lock (one writer).
+2. Resolve what a killed run left open (journal), before looking at anything else.
+3. Plan with the data guard's fingerprints, exactly as `diff` would.
+4. Execute, journaling every recreate step.
+5. Remember fingerprints of the data of every app that ended up healthy, and the run itself.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+from orchestrate.act.recover import Resolution, needs_recovery, recover_open_operations
+from orchestrate.act.report import Options, Outcome, Report, Reporter
+from orchestrate.backends import Engine
+from orchestrate.backends.local_files import data_facts, tree_size
+from orchestrate.decide.guard import Fingerprints
+from orchestrate.decide.plan import Kind, Safeguards, hold_back_recreates
+from orchestrate.model.desired import DesiredApp
+from orchestrate.model.facts import Fingerprint, data_key
+from orchestrate.model.observed import ObservedState
+from orchestrate.output import documents
+from orchestrate.runs import pipeline
+from orchestrate.state import RunLock, Store
+
+
+@dataclass(frozen=True)
+class Policy:
+    """What a run may do beyond the plan: overrides, limits and clean-up."""
+
+    allow_empty: frozenset[str] = frozenset()  # app/key the data guard lets start on empty data
+    max_recreates: int | None = None  # unattended runs cap their blast radius
+    prune: bool = False  # remove orphan containers (never volumes)
+    max_rounds: int = 1  # reconcile: observe-plan-execute again while drift remains
+    adopt: frozenset[str] = frozenset()  # apps whose unmanaged container this run may replace
+    force_target: frozenset[str] = frozenset()  # app/key whose remap target may be copied over
+
+
+@dataclass
+class RunResult:
+    planned: pipeline.Planned  # the first round's plan (what the run set out to do)
+    report: Report  # every round's outcomes
+    recovered: list[Resolution] = field(default_factory=list)
+    pruned: list[str] = field(default_factory=list)
+    mutations: int = 0
+    rounds: int = 0
+    seconds: float = 0.0
+    remaining: pipeline.Planned | None = None  # the plan after the last round
+
+    @property
+    def in_sync(self) -> bool:
+        plan = self.remaining or self.planned
+        return not plan.plan.changes
+
+
+def apply(
+    engine_factory: Callable[[], Engine],
+    desired: list[DesiredApp],
+    *,
+    state_dir: Path,
+    options: Options,
+    policy: Policy = Policy(),
+    wait_lock: float = 0.0,
+    report: Reporter,
+    on_plan: Callable[[pipeline.Planned], None] = lambda planned: None,
+    should_stop: Callable[[], bool] = lambda: False,
+) -> RunResult:
+    """One run under the state dir's lock (exit 75 at once when busy, unless wait_lock)."""
+    with RunLock(state_dir, wait_seconds=wait_lock):
+        engine = engine_factory()
+        store = Store.open(state_dir)
+        options = replace(options, state_dir=store.identity)  # what the containers it makes are labelled with
+        try:
+            return _locked_run(engine, store, desired, options=options, policy=policy, report=report, on_plan=on_plan, should_stop=should_stop)
+        finally:
+            store.close()
+
+
+def _locked_run(
+    engine: Engine,
+    store: Store,
+    desired: list[DesiredApp],
+    *,
+    options: Options,
+    policy: Policy,
+    report: Reporter,
+    on_plan: Callable[[pipeline.Planned], None],
+    should_stop: Callable[[], bool],
+) -> RunResult:
+    started = time.monotonic()
+    names = {a.name for a in desired}
+    observed = pipeline.observe(engine, desired, fingerprints=store.fingerprints())  # serves recovery and plan
+    recovered = []
+    if needs_recovery(store, observed.listed, names):
+        say = lambda app, what: report(app, what, None)  # noqa: E731
+        recovered = recover_open_operations(engine, store, apps=names, listed=observed.listed, say=say)
+        observed = pipeline.observe(engine, desired, fingerprints=store.fingerprints())
+    planned = _plan(engine, store, desired, policy, observed=observed)
+    on_plan(planned)
+    quiet = not (planned.plan.changes or recovered or (policy.prune and planned.plan.orphans))
+    # A run that finds nothing to do leaves no history row: cron's every-minute runs would bury
+    # the ones that did something.
+    run_id = 0 if quiet else store.begin_run(sorted(names))
+    if run_id:
+        store.record_plan(run_id, documents.plan_json(planned.plan))
+    result = RunResult(planned, Report(), recovered)
+    current = planned
+    while True:
+        result.rounds += 1
+        round_report = _execute(engine, store, current, desired, options=options, report=report, run_id=run_id, should_stop=should_stop)
+        result.report.outcomes.extend(round_report.outcomes)
+        result.report.stopped = round_report.stopped
+        observed = current.observed if engine.mutations == 0 else pipeline.observe(engine, desired, fingerprints=store.fingerprints())
+        remember_data(store, desired, observed, round_report, current)
+        if round_report.exit_code or round_report.stopped or not current.plan.changes or result.rounds >= policy.max_rounds:
+            break
+        # Level-triggered: look again, from scratch, and go on while drift remains (the cap on
+        # recreates holds for the whole run, not per round).
+        current = _plan(engine, store, desired, policy, done=_recreated(result.report))
+        if not current.plan.changes:
+            break
+    if policy.prune and not result.report.stopped:
+        result.pruned = _prune(engine, planned, report)
+    result.mutations = engine.mutations
+    result.seconds = time.monotonic() - started
+    if result.rounds > 1 or engine.mutations:
+        result.remaining = _plan(engine, store, desired, policy, done=_recreated(result.report))
+    if run_id:
+        store.finish_run(run_id, documents.report_json(result.report, engine.mutations), int(result.report.exit_code))
+    return result
+
+
+def _execute(
+    engine: Engine,
+    store: Store,
+    planned: pipeline.Planned,
+    desired: list[DesiredApp],
+    *,
+    options: Options,
+    report: Reporter,
+    run_id: int,
+    should_stop: Callable[[], bool],
+) -> Report:
+    if not planned.plan.changes:
+        # Nothing to do: say so per app without loading the executor (cron's usual minute).
+        return Report([Outcome(a.app, a.kind, True) for a in planned.plan.actions])
+    from orchestrate.act.execute import Executor
+
+    return Executor(engine, report=report, options=options, journal=store, run_id=run_id).run(planned.plan, desired, should_stop=should_stop)
+
+
+def _plan(
+    engine: Engine, store: Store, desired: list[DesiredApp], policy: Policy, *, done: int = 0, observed: ObservedState | None = None
+) -> pipeline.Planned:
+    fingerprints = store.fingerprints()
+    observed = observed or pipeline.observe(engine, desired, fingerprints=fingerprints)
+    guards = Safeguards(
+        fingerprints=fingerprints,
+        state_dir=store.identity,
+        unfinished_copies=store.unfinished_copies(),
+        allow_empty=policy.allow_empty,
+        adopt=policy.adopt,
+        force_target=policy.force_target,
+    )
+    planned = pipeline.plan_observed(desired, observed, guards)
+    budget = None if policy.max_recreates is None else max(0, policy.max_recreates - done)
+    return replace(planned, plan=hold_back_recreates(planned.plan, budget))
+
+
+def _recreated(report: Report) -> int:
+    return sum(1 for o in report.outcomes if o.kind is Kind.RECREATE)
+
+
+def _prune(engine: Engine, planned: pipeline.Planned, report: Reporter) -> list[str]:
+    """Remove orphan containers (their spec is gone). Their volumes stay: data is never pruned."""
+    pruned = []
+    for app in planned.plan.orphans:
+        listed = planned.observed.listed.get(app)
+        container = engine.inspect_container(listed.id) if listed is not None else None
+        if container is None or not container.managed:
+            continue
+        if container.running:
+            engine.stop(container.id, timeout=container.stop_timeout if container.stop_timeout is not None else 10)
+        engine.remove_container(container.id)
+        report(app, "pruned orphan container (its volumes are kept)", None)
+        pruned.append(app)
+    return pruned
+
+
+def remember_data(store: Store, desired: list[DesiredApp], observed: ObservedState, result: Report, planned: pipeline.Planned) -> None:
+    """Fingerprint the data of each app that is up and healthy now: the data guard's memory."""
+    ok = {o.app for o in result.outcomes if o.ok}
+    changed = {a.app for a in planned.plan.actions if a.kind is not Kind.NOOP}
+    known = store.fingerprints()
+    facts = data_facts((m for a in desired for m in a.mounts), observed.volumes)
+    for app in desired:
+        container = observed.containers.get(app.name)
+        if app.name not in ok or container is None or not container.running or container.health not in ("", "healthy"):
+            continue
+        for mount in app.mounts:
+            if not mount.holds_data or mount.owner_app != app.name:
+                continue
+            found = facts.get(data_key(mount.kind, mount.source))
+            if found is None or not found.exists or found.entries is None:
+                continue
+            fresh = _fingerprint(app.name, mount.key, found.kind, found.source, found.identity, found.entries, mount.target)
+            if _worth_writing(known.get((app.name, mount.key)), fresh, app.name in changed):
+                store.save_fingerprint(_with_size(fresh, observed, mount.kind, mount.source))
+        # The app runs healthy without keys it no longer has (the guard let it, as asked): the
+        # data there is no longer its data to guard.
+        keys = {m.key for m in app.mounts}
+        for app_name, key in known:
+            if app_name == app.name and key not in keys:
+                store.forget_fingerprint(app_name, key)
+
+
+def _fingerprint(app: str, key: str, kind: str, source: str, identity: str, entries: int, target: str) -> Fingerprint:
+    return Fingerprint(app, key, kind, source, identity, entries, 0, entries > 0, time.time(), target)
+
+
+def _worth_writing(old: Fingerprint | None, new: Fingerprint, changed: bool) -> bool:
+    if old is None or changed:
+        return True
+    # Quiet runs write nothing unless the data's place or identity moved: measuring a large
+    # datadir's size every minute from cron would cost more than the run itself.
+    return (old.kind, old.source, old.identity, old.held_data, old.target) != (new.kind, new.source, new.identity, new.held_data, new.target)
+
+
+def _with_size(fp: Fingerprint, observed: ObservedState, kind: str, source: str) -> Fingerprint:
+    path = observed.volumes[source].mountpoint if kind == "volume" and source in observed.volumes else source
+    return replace(fp, size=tree_size(path))
+
+
+def read_fingerprints(state_dir: Path) -> Fingerprints:
+    """For read-only commands (diff, status): what the data guard remembers, without locking."""
+    if not (state_dir / "state.db").exists():
+        return {}
+    store = Store.open(state_dir)
+    try:
+        return store.fingerprints()
+    finally:
+        store.close()

@@ -1,0 +1,61 @@
+"""destroy: remove an app's container; keep its data unless asked, and say what was kept."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from orchestrate import labels as L
+from orchestrate.backends import Engine
+from orchestrate.decide.compare import describe_mount
+from orchestrate.decide.plan import managed_elsewhere
+from orchestrate.errors import ApplyFailed, UsageError
+from orchestrate.model.observed import ObservedContainer
+
+
+@dataclass(frozen=True)
+class Teardown:
+    """What `destroy` found for an app: its container and what holds its data."""
+
+    app: str
+    container: ObservedContainer | None
+    volumes: list[str]  # named volumes created for this app (labelled)
+    other_mounts: list[str]  # bind dirs and volumes not created for it: always kept
+
+
+def find_teardown(engine: Engine, app: str, *, state_dir: str) -> Teardown:
+    snapshot = engine.snapshot(app_names=[app], image_refs=[])
+    container = snapshot.containers.get(app)
+    if container is not None and not container.managed:
+        raise UsageError(f"container {app!r} was not created by stateful; it is left alone")
+    if elsewhere := managed_elsewhere(app, snapshot.listed, state_dir):
+        raise ApplyFailed(elsewhere.message)
+    owned = sorted(v.name for v in snapshot.volumes.values() if L.is_ours(v.labels) and v.labels.get(L.APP) == app)
+    others = []
+    if container is not None:
+        others = [describe_mount(m.kind, m.source, m.read_only) for m in container.mounts if not (m.kind == "volume" and m.source in owned)]
+    if container is None and not owned:
+        raise UsageError(f"no app named {app!r} is managed on {engine.endpoint}")
+    return Teardown(app, container, owned, others)
+
+
+def remove_app_container(engine: Engine, teardown: Teardown) -> None:
+    container = teardown.container
+    if container is None:
+        return
+    if container.running:
+        engine.stop(container.id, timeout=container.stop_timeout if container.stop_timeout is not None else 10)
+    engine.remove_container(container.id)
+
+
+def purge_volumes(engine: Engine, teardown: Teardown) -> list[str]:
+    """Remove the app's own named volumes (never bind dirs); refuse those another container uses."""
+    refused = []
+    for name in teardown.volumes:
+        users = engine.containers_using_volume(name)
+        if users:
+            refused.append(f"{name} (used by {', '.join(users)})")
+            continue
+        engine.remove_volume(name)
+    if refused:
+        raise ApplyFailed("kept volumes still in use: " + "; ".join(refused))
+    return teardown.volumes
