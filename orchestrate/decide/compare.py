@@ -142,8 +142,8 @@ def _mounts(s: Sides) -> list[FieldDiff]:
 
 def mount_diffs(desired: tuple[Mount, ...], observed: tuple[ObservedMount, ...]) -> list[FieldDiff]:
     """Differences per mount target; also used to verify a new container's mounts after a recreate."""
-    want = {m.target: (m, describe_mount(m.kind, m.source, m.read_only)) for m in desired}
-    have = {m.target: describe_mount(m.kind, m.source, m.read_only) for m in observed}
+    want = {m.target: (m, _mount_text(m)) for m in desired}
+    have = {m.target: _mount_text(m) for m in observed}
     diffs: list[FieldDiff] = []
     for target in sorted(set(want) | set(have)):
         mount, wanted = want.get(target, (None, None))
@@ -151,6 +151,24 @@ def mount_diffs(desired: tuple[Mount, ...], observed: tuple[ObservedMount, ...])
         if wanted != have.get(target):
             diffs.append(FieldDiff(name, have.get(target), wanted))
     return diffs
+
+
+def _mount_text(mount: Mount | ObservedMount) -> str:
+    """Everything a mount is made of, as one comparable text: its source, and a tmpfs's size and mode."""
+    text = describe_mount(mount.kind, mount.source, mount.read_only)
+    options = []
+    if mount.kind == "tmpfs" and mount.tmpfs_size:
+        options.append(f"size {_bytes(mount.tmpfs_size)}")
+    if mount.kind == "tmpfs" and mount.tmpfs_mode:
+        options.append(f"mode {mount.tmpfs_mode:o}")
+    return f"{text} ({', '.join(options)})" if options else text
+
+
+def _bytes(size: int) -> str:
+    for unit, factor in (("GiB", 1024**3), ("MiB", 1024**2), ("KiB", 1024)):
+        if size % factor == 0:
+            return f"{size // factor} {unit}"
+    return f"{size} bytes"
 
 
 def describe_mount(kind: str, source: str, read_only: bool) -> str:
@@ -264,3 +282,33 @@ FIELD_RULES: tuple[Rule, ...] = (
     _labels,
     _secrets,
 )
+
+# Which rule compares each observed field, and why the others are not compared. A field that is
+# observed but in neither is silent drift: tests/unit/test_compared_fields.py holds every field
+# of ObservedContainer to one of the two, and each compared one to a rule that sees it change.
+COMPARED_BY: dict[str, Rule] = {
+    "image": _image,
+    "image_id": _image,
+    "cmd": _argv,
+    "entrypoint": _argv,
+    "env": _env,
+    "ports": _ports,
+    "mounts": _mounts,
+    "networks": _network,
+    "restart": _restart,
+    "restart_retries": _restart,
+    "healthcheck": _healthcheck,
+    "stop_timeout": _stop_grace,
+    "memory": _resources,
+    "nano_cpus": _resources,
+    "user": _user,
+    "labels": _labels,  # and _secrets, which reads our secrets-hash label
+}
+NOT_COMPARED = {
+    "id": "the container's identity, not its configuration",
+    "name": "how the app's container is found, not a setting of it",
+    "status": "a stopped container is planned as a start, not as a difference",
+    "health": "judged by the health gate when the app starts",
+    "started_at": "run time, read by the health gate to see a restart",
+    "restart_count": "run time, read by the health gate to see a restart",
+}

@@ -19,7 +19,8 @@ class ObservedMount:
     kind: str  # volume | bind | tmpfs
     source: str  # volume name or host path
     read_only: bool
-    tmpfs_options: str = ""
+    tmpfs_size: int | None = None  # bytes; None = the engine's default
+    tmpfs_mode: int | None = None  # None = the engine's default (1777)
 
 
 @dataclass(frozen=True)

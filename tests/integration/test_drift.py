@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tests.integration.conftest import World, mariadb_spec
+from tests.integration.conftest import World, busybox_spec, mariadb_spec
 
 
 def test_stop_and_restart_policy_drift_is_named_and_restored_on_the_same_data(world: World) -> None:
@@ -45,3 +45,18 @@ def test_status_shows_state_volumes_and_drift(world: World) -> None:
     assert rows[app]["drift"] == "needs start"
     table = world.run("status", spec, check=0).out
     assert app in table and "exited" in table and "needs start" in table
+
+
+def test_a_changed_tmpfs_size_is_drift_and_apply_makes_it(world: World) -> None:
+    app = world.name("cache")
+    spec = world.write("cache.yaml", busybox_spec(app, extra="volumes:\n  scratch: {target: /scratch, tmpfs: {size: 16m}}\n"))
+    world.run("apply", str(spec), check=0)
+    world.run("diff", str(spec), check=0)
+
+    spec.write_text(spec.read_text().replace("size: 16m", "size: 32m"))
+    diff = world.run("diff", str(spec), check=1)
+    assert f'~ {app} recreate: volumes.scratch: "tmpfs (size 16 MiB)" -> "tmpfs (size 32 MiB)"' in diff.out
+    world.run("apply", str(spec), check=0)
+    mounts = world.container(app).attrs["HostConfig"]["Mounts"]
+    assert [m["TmpfsOptions"]["SizeBytes"] for m in mounts if m["Type"] == "tmpfs"] == [32 * 1024**2]
+    world.run("diff", str(spec), check=0)

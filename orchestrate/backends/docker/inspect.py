@@ -133,15 +133,39 @@ def _mounts(data: dict[str, Any]) -> tuple[ObservedMount, ...]:
         source = mount.get("Name") if kind == "volume" else mount.get("Source", "")
         target = mount["Destination"]
         mounts[target] = ObservedMount(target, kind, source or "", not mount.get("RW", True))
-    # tmpfs mounts made through HostConfig.Mounts are not always listed in Mounts (engine 20.10).
-    for spec in (data.get("HostConfig") or {}).get("Mounts") or ():
-        if spec.get("Type") == "tmpfs" and spec["Target"] not in mounts:
+    host = data.get("HostConfig") or {}
+    # A tmpfs's size and mode are only in the HostConfig (and engine 20.10 does not always list a
+    # tmpfs made through HostConfig.Mounts in Mounts at all): taken from there, whichever way it was made.
+    for spec in host.get("Mounts") or ():
+        if spec.get("Type") == "tmpfs":
             options = spec.get("TmpfsOptions") or {}
-            size = options.get("SizeBytes")
-            mounts[spec["Target"]] = ObservedMount(spec["Target"], "tmpfs", "", bool(spec.get("ReadOnly")), f"size={size}" if size else "")
-    for target, options in ((data.get("HostConfig") or {}).get("Tmpfs") or {}).items():
-        mounts.setdefault(target, ObservedMount(target, "tmpfs", "", "ro" in options.split(","), options))
+            size, mode = options.get("SizeBytes") or None, options.get("Mode") or None
+            mounts[spec["Target"]] = ObservedMount(spec["Target"], "tmpfs", "", bool(spec.get("ReadOnly")), size, mode)
+    for target, text in (host.get("Tmpfs") or {}).items():
+        options = text.split(",") if text else []
+        mounts[target] = ObservedMount(target, "tmpfs", "", "ro" in options, *_tmpfs_options(options))
     return tuple(sorted(mounts.values(), key=lambda m: m.target))
+
+
+RAM_UNITS = {"": 1, "k": 1024, "m": 1024**2, "g": 1024**3, "t": 1024**4}
+
+
+def _tmpfs_options(options: list[str]) -> tuple[int | None, int | None]:
+    """`size=64m,mode=1777` of a `--tmpfs` option string: size in bytes (binary units, as the
+    engine reads them) and the octal mode; anything unreadable counts as not chosen."""
+    size = mode = None
+    for option in options:
+        name, _, value = option.partition("=")
+        value = value.strip().lower().removesuffix("b")
+        try:
+            if name == "size" and value:
+                unit = value[-1] if value[-1] in RAM_UNITS else ""
+                size = int(float(value.removesuffix(unit)) * RAM_UNITS[unit]) or None
+            elif name == "mode" and value:
+                mode = int(value, 8) or None
+        except ValueError:
+            continue
+    return size, mode
 
 
 def _networks(data: dict[str, Any]) -> dict[str, tuple[str, ...]]:
