@@ -9,12 +9,12 @@ in-place update). Pure: no I/O.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
 from orchestrate import labels as L
-from orchestrate.model.desired import DesiredApp, Healthcheck, Mount, looks_secret
+from orchestrate.model.desired import BUILTIN_NETWORKS, DesiredApp, Healthcheck, Mount, looks_secret
 from orchestrate.model.observed import ImageDefaults, ObservedContainer, ObservedMount
 
 UNSET = None
@@ -131,7 +131,7 @@ def _list(value: tuple[str, ...] | None) -> list[str] | None:
 
 def _ports(s: Sides) -> list[FieldDiff]:
     # The observed side reports every address (0.0.0.0, ::) as "": so must the desired side.
-    want = sorted(str(replace(p, host_ip="") if p.host_ip in ("0.0.0.0", "::") else p) for p in s.desired.ports)
+    want = sorted(str(p.on_every_address()) for p in s.desired.ports)
     have = sorted(str(p) for p in s.observed.ports)
     return _scalar("ports", want or UNSET, have or UNSET)
 
@@ -183,7 +183,7 @@ def _network(s: Sides) -> list[FieldDiff]:
 
     want = {s.desired.network: own(s.desired.aliases)}
     have = {net: own(aliases) for net, aliases in s.observed.networks.items()}
-    if s.observed.networks and set(have) == set(want) and s.desired.network in ("bridge", "host", "none"):
+    if s.observed.networks and set(have) == set(want) and s.desired.network in BUILTIN_NETWORKS:
         return []
     diffs = _scalar("network", sorted(want), sorted(have))
     if not diffs and want[s.desired.network] != have.get(s.desired.network, ()):
@@ -234,8 +234,7 @@ def _health_text(check: Healthcheck | None) -> dict[str, Any] | None:
 
 
 def _stop_grace(s: Sides) -> list[FieldDiff]:
-    have = s.observed.stop_timeout if s.observed.stop_timeout is not None else 10
-    return _scalar("stop_grace_period", f"{s.desired.stop_grace_seconds}s", f"{have}s")
+    return _scalar("stop_grace_period", f"{s.desired.stop_grace_seconds}s", f"{s.observed.stop_grace_seconds}s")
 
 
 def _resources(s: Sides) -> list[FieldDiff]:

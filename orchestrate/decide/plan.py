@@ -15,10 +15,8 @@ from orchestrate.decide.compare import Effect, FieldDiff, Sides, compare
 from orchestrate.decide.guard import Fingerprints, borrowers_of, data_guard_problems, data_initialised, foreign_writer_problems
 from orchestrate.decide.remap import Migration, migrations_for
 from orchestrate.errors import ExitCode
-from orchestrate.model.desired import BindDir, DesiredApp, VolumeSpec
+from orchestrate.model.desired import BUILTIN_NETWORKS, BindDir, DesiredApp, VolumeSpec
 from orchestrate.model.observed import ImageDefaults, ListedContainer, ObservedContainer, ObservedState
-
-BUILTIN_NETWORKS = frozenset({"bridge", "host", "none"})
 
 
 class Kind(StrEnum):

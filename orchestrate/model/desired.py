@@ -6,7 +6,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 DEFAULT_NETWORK = "bridge"
+# Networks every engine has; they are used, never created.
+BUILTIN_NETWORKS = frozenset({"bridge", "host", "none"})
 SECRETS_DIR = "/run/secrets"
+# Host addresses that mean "every address": a port bound to either is bound to all (written "").
+EVERY_ADDRESS = frozenset({"0.0.0.0", "::"})
 
 
 @dataclass(frozen=True)
@@ -19,6 +23,10 @@ class PortBinding:
     @property
     def key(self) -> str:
         return f"{self.container_port}/{self.protocol}"
+
+    def on_every_address(self) -> PortBinding:
+        """The same binding with "every address" written one way (""), as engines report it."""
+        return PortBinding(self.container_port, self.protocol, "", self.host_port) if self.host_ip in EVERY_ADDRESS else self
 
     def __str__(self) -> str:
         host = f"{self.host_ip}:" if self.host_ip else ""

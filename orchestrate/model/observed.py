@@ -12,6 +12,9 @@ from orchestrate import labels as L
 from orchestrate.model.desired import Healthcheck, PortBinding
 from orchestrate.model.facts import DataFacts
 
+# What an engine waits between SIGTERM and SIGKILL when a container sets no stop timeout.
+ENGINE_DEFAULT_STOP_S = 10
+
 
 @dataclass(frozen=True)
 class ObservedMount:
@@ -73,6 +76,12 @@ class ObservedContainer:
     @property
     def running(self) -> bool:
         return self.status in ("running", "restarting")
+
+    @property
+    def stop_grace_seconds(self) -> int:
+        """How long a stop waits before killing: its own stop timeout, else the engine's default.
+        (0 is a choice, not "unset": `stop_grace_period: 0s` must never become 10 s.)"""
+        return self.stop_timeout if self.stop_timeout is not None else ENGINE_DEFAULT_STOP_S
 
 
 @dataclass(frozen=True)

@@ -110,7 +110,7 @@ def ports_from_bindings(bindings: dict[str, list[dict[str, str]] | None] | None)
         for host in hosts or [{}]:
             host_port = host.get("HostPort") or ""
             ip = host.get("HostIp") or ""
-            ports.append(PortBinding(int(port), proto or "tcp", "" if ip in ("0.0.0.0", "::") else ip, int(host_port) if host_port else None))
+            ports.append(PortBinding(int(port), proto or "tcp", ip, int(host_port) if host_port else None).on_every_address())
     return tuple(sorted(set(ports), key=str))
 
 
