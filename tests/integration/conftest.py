@@ -192,10 +192,18 @@ class World:
 
 class EventRecorder:
     """Streams the engine's events live from now on (its history keeps only the last 256, too few
-    while healthchecks of parallel tests add several events a second)."""
+    while healthchecks of parallel tests add several events a second).
+
+    A recorder that fails quietly would pass every "nothing happened" test, so its own errors are
+    raised by stop(), and stop_proven() first makes an event of its own and insists on seeing it.
+    """
 
     def __init__(self, client: docker.DockerClient, filters: dict[str, Any]) -> None:
+        self.client = client
+        self.filters = filters
         self.events: list[dict[str, Any]] = []
+        self._error: BaseException | None = None
+        self._stopping = threading.Event()
         self._stream = client.api.events(decode=True, filters=filters)
         self._thread = threading.Thread(target=self._read, daemon=True)
         self._thread.start()
@@ -204,14 +212,44 @@ class EventRecorder:
         try:
             for event in self._stream:
                 self.events.append(event)
-        except Exception:  # the stream is closed under the reader on stop()
-            return
+            ended: BaseException = ConnectionError("the engine ended the event stream")
+        except Exception as exc:
+            ended = exc
+        if not self._stopping.is_set():  # closing the stream under the reader is how stop() ends it
+            self._error = ended
 
     def stop(self) -> list[dict[str, Any]]:
         time.sleep(0.5)  # let the last events arrive
+        return self._close()
+
+    def _close(self) -> list[dict[str, Any]]:
+        self._stopping.set()
         self._stream.close()
         self._thread.join(timeout=5)
+        if self._error is not None:
+            raise AssertionError(f"the event recorder failed: {self._error!r}") from self._error
+        assert not self._thread.is_alive(), "the event recorder did not stop"
         return list(self.events)
+
+    def stop_proven(self, prefix: str) -> list[dict[str, Any]]:
+        """Stop, after proving the recorder sees what happens: a throw-away container named with the
+        test's prefix (and the labels the filters ask for) is created and removed, and both events
+        must arrive. Returns the other events."""
+        assert set(self.filters) <= {"type", "label"} and self.filters.get("type", "container") == "container", self.filters
+        labels = dict(label.split("=", 1) for label in _as_list(self.filters.get("label")))
+        control = self.client.containers.create(BUSYBOX, ["true"], name=f"{prefix}-recorder-control-{uuid.uuid4().hex[:6]}", labels=labels)
+        control.remove()
+        deadline = time.monotonic() + 10
+        while not {"create", "destroy"} <= {e.get("Action") for e in list(self.events) if e.get("id") == control.id}:
+            assert time.monotonic() < deadline and self._error is None, f"the event recorder missed its own control container: {self._error!r}"
+            time.sleep(0.1)
+        return [e for e in self._close() if e.get("id") != control.id]
+
+
+def _as_list(value: Any) -> list[str]:
+    if value is None:
+        return []
+    return [value] if isinstance(value, str) else list(value)
 
 
 @pytest.fixture

@@ -128,7 +128,7 @@ def test_16_diff_and_check_with_changes_pending_touch_nothing(world: World) -> N
     recorder = EventRecorder(world.client, {})
     diff = world.run("diff", specs, check=1)
     check = world.run("reconcile", "--check", specs, check=1)
-    events = recorder.stop()
+    events = recorder.stop_proven(world.prefix)
 
     for output in (diff.out, check.out):
         assert f"~ {db} recreate" in output and f"> {box} start" in output and f"+ {new} create" in output

@@ -17,7 +17,7 @@ def test_second_apply_changes_nothing(world: World) -> None:
     time.sleep(1.0)  # the first apply's last events are behind us
     recorder = EventRecorder(world.client, {})
     result = world.run("apply", "--output", "json", specs, check=0).json()
-    events = recorder.stop()
+    events = recorder.stop_proven(world.prefix)
 
     assert result["result"]["engine_mutations"] == 0
     assert [a["action"] for a in result["plan"]["apps"]] == ["noop", "noop"]

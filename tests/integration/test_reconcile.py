@@ -59,7 +59,7 @@ def test_in_sync_reconcile_makes_no_mutating_call(world: World) -> None:
     time.sleep(1.0)
     recorder = EventRecorder(world.client, {"type": "container", "label": f"io.stateful.app={app}"})
     result = world.run("reconcile", "--once", "--output", "json", spec, check=0).json()
-    events = [e["Action"] for e in recorder.stop() if e.get("Action", "").split(":")[0] in MUTATING]
+    events = [e["Action"] for e in recorder.stop_proven(world.prefix) if e.get("Action", "").split(":")[0] in MUTATING]
     assert result["result"]["engine_mutations"] == 0 and result["in_sync"] is True
     assert events == []
 
