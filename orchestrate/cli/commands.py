@@ -8,7 +8,7 @@ from typing import Any
 
 import click
 
-from orchestrate.cli.base import OUTPUT, PATHS, cli, console, duration, engine_for, load_specs, read_only_safeguards, state_dir_of
+from orchestrate.cli.base import OUTPUT, PATHS, cli, console, duration, engine_for, load_specs, state_dir_of
 from orchestrate.errors import ExitCode, UsageError
 
 
@@ -22,7 +22,7 @@ def diff(ctx: click.Context, paths: tuple[str, ...], output: str) -> None:
     from orchestrate.runs import pipeline
 
     desired = load_specs(ctx, paths)
-    planned = pipeline.plan(engine_for(ctx), desired, read_only_safeguards(ctx))
+    planned = pipeline.plan(engine_for(ctx), desired, pipeline.read_safeguards(state_dir_of(ctx)))
     if output == "json":
         click.echo(json.dumps(documents.plan_json(planned.plan), indent=2))
     else:
@@ -72,7 +72,7 @@ def apply(
     options = Options(health_timeout=duration(health_timeout), settle_seconds=duration(settle) or 0.0)
     desired = load_specs(ctx, paths)
     # A key dropped from the spec can still be allowed: the state dir remembers its data.
-    remembered = {f"{app}/{key}" for app, key in converge.read_fingerprints(state_dir_of(ctx))} if allow_empty else set()
+    remembered = {f"{app}/{key}" for app, key in pipeline.read_safeguards(state_dir_of(ctx)).fingerprints} if allow_empty else set()
     _check_allowed(allow_empty, desired, remembered=remembered)
     _check_allowed(force_target, desired)
     out = console()
@@ -92,7 +92,7 @@ def apply(
         desired,
         state_dir=state_dir_of(ctx),
         options=options,
-        policy=converge.Policy(allow_empty=frozenset(allow_empty), force_target=frozenset(force_target)),
+        policy=pipeline.Policy(allow_empty=frozenset(allow_empty), force_target=frozenset(force_target)),
         wait_lock=duration(wait_lock) or 0.0,
         report=progress,
         on_plan=show_plan,
@@ -127,7 +127,7 @@ def status(ctx: click.Context, paths: tuple[str, ...], output: str) -> None:
     from orchestrate.output import terminal
     from orchestrate.runs import pipeline
 
-    rows = pipeline.status(engine_for(ctx), list(paths), read_only_safeguards(ctx))
+    rows = pipeline.status(engine_for(ctx), list(paths), pipeline.read_safeguards(state_dir_of(ctx)))
     if output == "json":
         click.echo(json.dumps(terminal.status_json(rows), indent=2))
     elif not rows:
