@@ -70,7 +70,8 @@ def cli(ctx: click.Context, endpoint: str | None, state_dir: str | None, env_fil
 
     \b
     Exit codes: 0 ok / in sync, 1 changes pending (diff), 2 bad spec or usage,
-    3 engine unreachable, 4 apply failed (rolled back), 5 refused by the data guard,
+    3 engine unreachable, 4 apply failed (rolled back) or refused at run time,
+    5 refused by the data guard,
     75 another run holds the lock.
     """
     ctx.obj = {"endpoint": endpoint, "state_dir": state_dir, "env_file": env_file}
