@@ -21,9 +21,15 @@ class ExitCode(IntEnum):
 
 
 class StatefulError(Exception):
-    """Base of every error we expect and explain."""
+    """Base of every error we expect and explain. A subclass names its code; a raise site that
+    carries a planner's Problem passes that problem's code instead."""
 
     exit_code: ExitCode = ExitCode.APPLY_FAILED
+
+    def __init__(self, *args: object, exit_code: ExitCode | None = None) -> None:
+        super().__init__(*args)
+        if exit_code is not None:
+            self.exit_code = exit_code
 
 
 @dataclass(frozen=True)
@@ -52,7 +58,21 @@ class SpecError(StatefulError):
 
 
 class UsageError(StatefulError):
+    """The command line itself is wrong (an unknown option value, a missing confirmation):
+    nothing was looked at or touched."""
+
     exit_code = ExitCode.BAD_SPEC
+
+
+class Refused(StatefulError):
+    """The command was understood, but what the engine or the state dir shows forbids it (no such
+    app, nothing to back up, data in the way): a run-time refusal, not a usage error."""
+
+    exit_code = ExitCode.APPLY_FAILED
+
+
+class NotOurs(Refused):
+    """A container holding the app's name was not made by stateful: it is left alone."""
 
 
 class EngineUnreachable(StatefulError):
@@ -79,10 +99,6 @@ class NotFoundError(EngineError):
 
 class ApplyFailed(StatefulError):
     exit_code = ExitCode.APPLY_FAILED
-
-
-class DataGuardRefusal(StatefulError):
-    exit_code = ExitCode.DATA_GUARD
 
 
 class LockBusy(StatefulError):

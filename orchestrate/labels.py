@@ -33,10 +33,6 @@ OLD_SUFFIX = ".stateful-old"
 RESERVED_INFIX = ".stateful-"
 
 
-def managed_filter() -> str:
-    return f"{MANAGED}=true"
-
-
 def container_labels(*, app: str, spec_hash: str, spec_file: str, generation: int, state_dir: str = "") -> dict[str, str]:
     labels = {
         MANAGED: "true",

@@ -64,9 +64,6 @@ class JournaledOperation:
         if self.executor.journal:
             self.executor.journal.journal(self.id, step)
 
-    def mark(self, step: str) -> None:
-        self.journal_step(step)
-
     def record_new(self, new_id: str) -> None:
         if self.executor.journal:
             self.executor.journal.set_new_container(self.id, new_id)
@@ -203,9 +200,7 @@ class Executor:
         if image is None:
             raise ApplyFailed(f"image {app.image} is not present")
         if problem := uncovered_volumes_problem(app, image):
-            error = ApplyFailed(problem.message)
-            error.exit_code = problem.exit_code
-            raise error
+            raise ApplyFailed(problem.message, exit_code=problem.exit_code)
 
     def _labels(self, app: DesiredApp, generation: int) -> dict[str, str]:
         labels = L.container_labels(
@@ -290,7 +285,7 @@ class Executor:
                 self.engine.start(op.new_id)
             with op.step("health-gate", "healthy"):
                 self._verify_and_gate(app, op.new_id, app.name, report=False)
-                op.mark(HEALTH_PASSED)
+                op.journal_step(HEALTH_PASSED)
             with op.step("remove-old", "remove old container"):
                 self.engine.remove_container(op.old_id)
         except StatefulError as exc:

@@ -71,7 +71,7 @@ def adopt(ctx: click.Context, container: str, output: str | None, into: str | No
     """
     from orchestrate.act.report import Options
     from orchestrate.output import terminal
-    from orchestrate.runs import converge
+    from orchestrate.runs import converge, pipeline
     from orchestrate.tools.adopt import capture_containers, write_captures
 
     if not (output or into):
@@ -95,7 +95,7 @@ def adopt(ctx: click.Context, container: str, output: str | None, into: str | No
         desired,
         state_dir=state_dir_of(ctx),
         options=Options(health_timeout=duration(health_timeout), settle_seconds=duration(settle) or 0.0),
-        policy=converge.Policy(adopt=frozenset({name})),
+        policy=pipeline.Policy(adopt=frozenset({name})),
         report=lambda app, step, seconds: out.print(terminal.step_line(app, step, seconds)),
         on_plan=lambda planned: out.print(*terminal.plan_lines(planned.plan), sep="\n"),
     )

@@ -19,7 +19,6 @@ if TYPE_CHECKING:
     from rich.console import Console
 
     from orchestrate.backends import Engine
-    from orchestrate.decide.plan import Safeguards
 
 OUTPUT = click.option("--output", "-o", type=click.Choice(["text", "json"]), default="text", show_default=True, help="Output format.")
 PATHS = click.argument("paths", nargs=-1, required=True, type=click.Path())
@@ -71,7 +70,8 @@ def cli(ctx: click.Context, endpoint: str | None, state_dir: str | None, env_fil
 
     \b
     Exit codes: 0 ok / in sync, 1 changes pending (diff), 2 bad spec or usage,
-    3 engine unreachable, 4 apply failed (rolled back), 5 refused by the data guard,
+    3 engine unreachable, 4 apply failed (rolled back) or refused at run time,
+    5 refused by the data guard,
     75 another run holds the lock.
     """
     ctx.obj = {"endpoint": endpoint, "state_dir": state_dir, "env_file": env_file}
@@ -97,18 +97,6 @@ def state_dir_of(ctx: click.Context) -> Path:
     from orchestrate.state import state_dir
 
     return Path(ctx.obj["state_dir"]) if ctx.obj.get("state_dir") else state_dir()
-
-
-def read_only_safeguards(ctx: click.Context) -> Safeguards:
-    """What a read-only plan (diff, status, --check) takes from the state dir, without its lock:
-    the data's fingerprints, and the dir's identity (apps managed from another state dir are
-    shown as refused, as apply would refuse them)."""
-    from orchestrate.decide.plan import Safeguards
-    from orchestrate.runs.converge import read_fingerprints
-    from orchestrate.state.paths import identity
-
-    state_dir = state_dir_of(ctx)
-    return Safeguards(fingerprints=read_fingerprints(state_dir), state_dir=identity(state_dir))
 
 
 def _fail(error: StatefulError) -> NoReturn:

@@ -8,7 +8,7 @@ from typing import Any
 
 import click
 
-from orchestrate.cli.base import OUTPUT, PATHS, cli, console, duration, engine_for, load_specs, read_only_safeguards, state_dir_of
+from orchestrate.cli.base import OUTPUT, PATHS, cli, console, duration, engine_for, load_specs, state_dir_of
 from orchestrate.errors import ExitCode, UsageError
 
 
@@ -22,7 +22,7 @@ def diff(ctx: click.Context, paths: tuple[str, ...], output: str) -> None:
     from orchestrate.runs import pipeline
 
     desired = load_specs(ctx, paths)
-    planned = pipeline.plan(engine_for(ctx), desired, read_only_safeguards(ctx))
+    planned = pipeline.plan(engine_for(ctx), desired, pipeline.read_safeguards(state_dir_of(ctx)))
     if output == "json":
         click.echo(json.dumps(documents.plan_json(planned.plan), indent=2))
     else:
@@ -72,7 +72,7 @@ def apply(
     options = Options(health_timeout=duration(health_timeout), settle_seconds=duration(settle) or 0.0)
     desired = load_specs(ctx, paths)
     # A key dropped from the spec can still be allowed: the state dir remembers its data.
-    remembered = {f"{app}/{key}" for app, key in converge.read_fingerprints(state_dir_of(ctx))} if allow_empty else set()
+    remembered = {f"{app}/{key}" for app, key in pipeline.read_safeguards(state_dir_of(ctx)).fingerprints} if allow_empty else set()
     _check_allowed(allow_empty, desired, remembered=remembered)
     _check_allowed(force_target, desired)
     out = console()
@@ -92,7 +92,7 @@ def apply(
         desired,
         state_dir=state_dir_of(ctx),
         options=options,
-        policy=converge.Policy(allow_empty=frozenset(allow_empty), force_target=frozenset(force_target)),
+        policy=pipeline.Policy(allow_empty=frozenset(allow_empty), force_target=frozenset(force_target)),
         wait_lock=duration(wait_lock) or 0.0,
         report=progress,
         on_plan=show_plan,
@@ -127,7 +127,7 @@ def status(ctx: click.Context, paths: tuple[str, ...], output: str) -> None:
     from orchestrate.output import terminal
     from orchestrate.runs import pipeline
 
-    rows = pipeline.status(engine_for(ctx), list(paths), read_only_safeguards(ctx))
+    rows = pipeline.status(engine_for(ctx), list(paths), pipeline.read_safeguards(state_dir_of(ctx)))
     if output == "json":
         click.echo(json.dumps(terminal.status_json(rows), indent=2))
     elif not rows:
@@ -143,40 +143,19 @@ def status(ctx: click.Context, paths: tuple[str, ...], output: str) -> None:
 @click.pass_context
 def destroy(ctx: click.Context, app: str, purge_volumes: bool, yes: bool) -> None:
     """Remove APP's container. Its volumes and host dirs are kept unless --purge-volumes."""
-    from orchestrate.runs import teardown as down
-    from orchestrate.state import RunLock, Store
-    from orchestrate.state.paths import identity
+    from orchestrate.runs import teardown
 
-    with RunLock(state_dir_of(ctx)):
-        engine = engine_for(ctx)
-        found = down.find_teardown(engine, app, state_dir=identity(state_dir_of(ctx)))
-        if purge_volumes and found.volumes and not yes:
-            _confirm_purge(found.app, found.volumes)
-        down.remove_app_container(engine, found)
-        if found.container is not None:
-            click.echo(f"removed container {app}")
-        kept = list(found.other_mounts)
-        if purge_volumes:
-            for name in down.purge_volumes(engine, found):
-                click.echo(f"removed volume {name}")
-            store = Store.open(state_dir_of(ctx))
-            store.forget_fingerprints(app)  # the data is gone on purpose: the guard must not miss it
-            store.close()
-        else:
-            kept = found.volumes + kept
-    for item in kept:
+    def confirm(found: teardown.Teardown) -> None:
+        if not yes:
+            click.echo(f"this removes the data in: {', '.join(found.volumes)}", err=True)
+            refusing = "refusing to purge volumes without --yes when not on a terminal"
+            _confirm_typed(f"type the app name ({found.app}) to remove them", found.app, refusing=refusing, err=True)
+
+    kept = teardown.destroy(lambda: engine_for(ctx), app, state_dir_of(ctx), purge=purge_volumes, confirm=confirm, say=click.echo)
+    for item in kept.kept:
         click.echo(f"kept {item}" if " " in item else f"kept volume {item}")
-    if not purge_volumes and found.volumes:
+    if not purge_volumes and kept.volumes:
         click.echo(f"(the data stays; `stateful apply` brings {app} back on it)")
-
-
-def _confirm_purge(app: str, volumes: list[str]) -> None:
-    click.echo(f"this removes the data in: {', '.join(volumes)}", err=True)
-    if not sys.stdin.isatty():
-        raise UsageError("refusing to purge volumes without --yes when not on a terminal")
-    typed = click.prompt(f"type the app name ({app}) to remove them", default="", show_default=False, err=True)
-    if typed != app:
-        raise UsageError("not confirmed; nothing was removed")
 
 
 @cli.command()
@@ -189,11 +168,8 @@ def history(ctx: click.Context, app: str | None, limit: int, output: str) -> Non
     from orchestrate.output import terminal
     from orchestrate.state import Store
 
-    store = Store.open(state_dir_of(ctx))
-    try:
+    with Store.open(state_dir_of(ctx)) as store:
         records = store.history(app, limit)
-    finally:
-        store.close()
     if output == "json":
         click.echo(json.dumps([r.__dict__ for r in records], indent=2))
     elif not records:
@@ -210,49 +186,24 @@ def schema() -> None:
     click.echo(json.dumps(App.model_json_schema(by_alias=True), indent=2))
 
 
-
-
 @cli.group(invoke_without_command=True)
 @OUTPUT
 @click.pass_context
 def volumes(ctx: click.Context, output: str) -> None:
     """List the data places stateful knows: in use (with their last fingerprint) and retired copies."""
-    import time
-
     if ctx.invoked_subcommand is not None:
         return
+    from orchestrate.tools import volumes as places
 
-    from orchestrate.state import Store
-
-    store = Store.open(state_dir_of(ctx))
-    try:
-        rows: list[dict[str, Any]] = [
-            {"app": f.app, "key": f.key, "source": f"{f.kind} {f.source}", "state": "in use", "entries": f.entries, "bytes": f.size,
-             "since": f.recorded_at}
-            for f in store.fingerprints().values()
-        ]
-        rows += [
-            {"app": app, "key": key, "source": f"{kind} {source}", "state": "retired", "entries": None, "bytes": None, "since": at}
-            for app, key, kind, source, at in store.retired()
-        ]
-    finally:
-        store.close()
-    rows.sort(key=lambda r: (r["app"], r["key"], r["state"]))
+    rows = places.listing(state_dir_of(ctx))
     if output == "json":
-        click.echo(json.dumps(rows, indent=2))
-        return
-    if not rows:
+        click.echo(json.dumps([r.__dict__ for r in rows], indent=2))
+    elif not rows:
         click.echo("no volumes recorded yet (they are fingerprinted after an app's first healthy run)")
-        return
-    from rich.table import Table
+    else:
+        from orchestrate.output import terminal
 
-    table = Table(show_edge=False, pad_edge=False, box=None, header_style="bold")
-    for column in ("APP", "KEY", "SOURCE", "STATE", "ENTRIES", "BYTES", "SINCE"):
-        table.add_column(column)
-    for r in rows:
-        since = time.strftime("%Y-%m-%d %H:%M", time.localtime(r["since"]))
-        table.add_row(r["app"], r["key"], r["source"], r["state"], str(r["entries"] or "-"), str(r["bytes"] or "-"), since)
-    console().print(table)
+        console().print(terminal.volumes_table(rows))
 
 
 @volumes.command("rm")
@@ -261,25 +212,20 @@ def volumes(ctx: click.Context, output: str) -> None:
 @click.pass_context
 def volumes_rm(ctx: click.Context, name: str, yes: bool) -> None:
     """Remove NAME, a retired copy left by a remap (only retired volumes; never one in use)."""
-    from orchestrate.state import RunLock, Store
+    from orchestrate.tools import volumes as places
 
-    with RunLock(state_dir_of(ctx)):
-        store = Store.open(state_dir_of(ctx))
-        try:
-            retired = {(kind, source): (app, key) for app, key, kind, source, _ in store.retired()}
-            if ("bind", name) in retired:
-                raise UsageError(f"{name} is a retired host directory: stateful never deletes host directories; remove it yourself")
-            if ("volume", name) not in retired:
-                raise UsageError(f"{name} is not a retired copy (see `stateful volumes`); only retired copies can be removed")
-            app, key = retired[("volume", name)]
-            click.echo(f"volume {name}: the old copy of {app}/{key}, retired by a remap")
-            if not yes:
-                if not sys.stdin.isatty():
-                    raise UsageError("refusing to remove without --yes when not on a terminal")
-                if click.prompt(f"type the volume name ({name}) to remove it", default="", show_default=False) != name:
-                    raise UsageError("not confirmed; nothing was removed")
-            engine_for(ctx).remove_volume(name)
-            store.forget_retired("volume", name)
-            click.echo(f"removed volume {name}")
-        finally:
-            store.close()
+    def confirm(what: str) -> None:
+        click.echo(what)
+        if not yes:
+            _confirm_typed(f"type the volume name ({name}) to remove it", name, refusing="refusing to remove without --yes when not on a terminal")
+
+    places.remove_retired(lambda: engine_for(ctx), state_dir_of(ctx), name, confirm=confirm)
+    click.echo(f"removed volume {name}")
+
+
+def _confirm_typed(prompt: str, expected: str, *, refusing: str, err: bool = False) -> None:
+    """Ask for `expected` typed back; off a terminal there is nobody to ask: refuse."""
+    if not sys.stdin.isatty():
+        raise UsageError(refusing)
+    if click.prompt(prompt, default="", show_default=False, err=err) != expected:
+        raise UsageError("not confirmed; nothing was removed")

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from orchestrate.cli.base import OUTPUT, PATHS, cli, console, duration, engine_for, load_specs, read_only_safeguards, state_dir_of
+from orchestrate.cli.base import OUTPUT, PATHS, cli, console, duration, engine_for, load_specs, state_dir_of
 from orchestrate.errors import ExitCode, LockBusy, UsageError
 
 if TYPE_CHECKING:
@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     from rich.text import Text
 
     from orchestrate.runs.converge import RunResult
-    from orchestrate.runs.pipeline import Planned
+    from orchestrate.runs.pipeline import Planned, Policy
 
 
 class Output:
@@ -99,14 +99,16 @@ def reconcile(
     --watch: forever; SIGTERM finishes the current action and exits 0.
     --check: plan only; exit 1 when anything has drifted.
     """
+    from orchestrate.runs.pipeline import Policy
+
     out = Output(json_lines=output == "json", log_file=log_file)
+    policy = Policy(max_recreates=max_recreates, prune=prune, max_rounds=max_rounds)
     if check:
-        ctx.exit(_check(ctx, paths, out, metrics_file))
+        ctx.exit(_check(ctx, paths, out, metrics_file, policy))
     from orchestrate.act.report import Options
     from orchestrate.runs import converge
 
     options = Options(health_timeout=duration(health_timeout), settle_seconds=duration(settle) or 0.0)
-    policy = converge.Policy(max_recreates=max_recreates, prune=prune, max_rounds=max_rounds)
 
     watched: set[str] = set()  # the apps of the last loaded specs: only their events wake --watch
 
@@ -153,9 +155,8 @@ def _show_plan(out: Output, planned: Planned) -> None:
         return  # and the terminal renderer is never loaded
     from orchestrate.output import terminal
 
-    if not out.json_lines:
-        for line in terminal.plan_lines(planned.plan):
-            out.line(line, problem=line.plain.startswith("!"))
+    for line in terminal.plan_lines(planned.plan):
+        out.line(line, problem=line.plain.startswith("!"))
 
 
 def _show_outcome(out: Output, result: RunResult) -> None:
@@ -202,12 +203,13 @@ def _write_metrics(path: str, result: RunResult) -> None:
     write_atomically(path, text)
 
 
-def _check(ctx: click.Context, paths: tuple[str, ...], out: Output, metrics_file: str | None) -> int:
+def _check(ctx: click.Context, paths: tuple[str, ...], out: Output, metrics_file: str | None, policy: Policy) -> int:
     from orchestrate.output import documents, terminal
     from orchestrate.runs import pipeline
 
     desired = load_specs(ctx, paths)
-    planned = pipeline.plan(engine_for(ctx), desired, read_only_safeguards(ctx))
+    guards = pipeline.read_safeguards(state_dir_of(ctx), policy)
+    planned = pipeline.plan(engine_for(ctx), desired, guards, max_recreates=policy.max_recreates)
     if out.json_lines:
         out.record({"time": time.time(), **documents.plan_json(planned.plan)})
     else:

@@ -69,10 +69,6 @@ class Plan:
     def changes(self) -> bool:
         return any(a.changes for a in self.actions)
 
-    @property
-    def blocked(self) -> tuple[AppAction, ...]:
-        return tuple(a for a in self.actions if a.kind is Kind.BLOCKED)
-
 
 def make_plan(
     desired: list[DesiredApp],

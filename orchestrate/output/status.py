@@ -1,11 +1,15 @@
-"""Status rows: what each managed app is doing, on which volumes, and whether it has drifted. Pure."""
+"""Status rows: what each managed app is doing, on which volumes, and whether it has drifted; and
+the rows of `stateful volumes`. Pure: values in, rows out; no store, no engine.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from orchestrate.decide.compare import describe_mount
 from orchestrate.decide.plan import AppAction, Kind, Plan
+from orchestrate.model.facts import Fingerprint
 from orchestrate.model.observed import ObservedContainer, ObservedState
 
 
@@ -54,3 +58,22 @@ def _describe(action: AppAction) -> str:
         shown = ", ".join(fields[:3]) + (f" and {len(fields) - 3} more" if len(fields) > 3 else "")
         return f"drifted ({shown}): {action.kind.value}"
     return f"needs {action.kind.value}"
+
+
+@dataclass(frozen=True)
+class VolumeRow:
+    """One data place stateful knows: in use (with its last fingerprint) or a retired copy."""
+
+    app: str
+    key: str
+    source: str  # "<kind> <source>"
+    state: str  # in use | retired
+    entries: int | None
+    bytes: int | None
+    since: float
+
+
+def volume_rows(fingerprints: Iterable[Fingerprint], retired: Iterable[tuple[str, str, str, str, float]]) -> list[VolumeRow]:
+    rows = [VolumeRow(f.app, f.key, f"{f.kind} {f.source}", "in use", f.entries, f.size, f.recorded_at) for f in fingerprints]
+    rows += [VolumeRow(app, key, f"{kind} {source}", "retired", None, None, at) for app, key, kind, source, at in retired]
+    return sorted(rows, key=lambda r: (r.app, r.key, r.state))

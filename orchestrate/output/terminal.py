@@ -16,7 +16,7 @@ from orchestrate.act.report import Report
 from orchestrate.decide.compare import Effect, FieldDiff
 from orchestrate.decide.plan import AppAction, Kind, Plan
 from orchestrate.output.documents import REDACTED
-from orchestrate.output.status import StatusRow
+from orchestrate.output.status import StatusRow, VolumeRow
 from orchestrate.state import RunRecord
 
 SYMBOL = {Kind.NOOP: "=", Kind.CREATE: "+", Kind.START: ">", Kind.UPDATE: "~", Kind.RECREATE: "~", Kind.BLOCKED: "!", Kind.DEFERRED: "-"}
@@ -112,6 +112,16 @@ def status_table(rows: list[StatusRow]) -> Table:
 
 def status_json(rows: list[StatusRow]) -> list[dict[str, Any]]:
     return [row.__dict__ for row in rows]
+
+
+def volumes_table(rows: list[VolumeRow]) -> Table:
+    table = Table(show_edge=False, pad_edge=False, box=None, header_style="bold")
+    for column in ("APP", "KEY", "SOURCE", "STATE", "ENTRIES", "BYTES", "SINCE"):
+        table.add_column(column)
+    for r in rows:
+        since = time.strftime("%Y-%m-%d %H:%M", time.localtime(r.since))
+        table.add_row(r.app, r.key, r.source, r.state, str(r.entries or "-"), str(r.bytes or "-"), since)
+    return table
 
 
 def history_table(records: list[RunRecord], app: str | None) -> Table:

@@ -18,26 +18,14 @@ from orchestrate.act.recover import Resolution, needs_recovery, recover_open_ope
 from orchestrate.act.report import Options, Outcome, Report, Reporter
 from orchestrate.backends import Engine
 from orchestrate.backends.local_files import data_facts, tree_size
-from orchestrate.decide.guard import Fingerprints
-from orchestrate.decide.plan import Kind, Safeguards, hold_back_recreates
+from orchestrate.decide.plan import Kind
 from orchestrate.model.desired import DesiredApp
 from orchestrate.model.facts import Fingerprint, data_key
 from orchestrate.model.observed import ObservedState
 from orchestrate.output import documents
 from orchestrate.runs import pipeline
+from orchestrate.runs.pipeline import Policy
 from orchestrate.state import RunLock, Store
-
-
-@dataclass(frozen=True)
-class Policy:
-    """What a run may do beyond the plan: overrides, limits and clean-up."""
-
-    allow_empty: frozenset[str] = frozenset()  # app/key the data guard lets start on empty data
-    max_recreates: int | None = None  # unattended runs cap their blast radius
-    prune: bool = False  # remove orphan containers (never volumes)
-    max_rounds: int = 1  # reconcile: observe-plan-execute again while drift remains
-    adopt: frozenset[str] = frozenset()  # apps whose unmanaged container this run may replace
-    force_target: frozenset[str] = frozenset()  # app/key whose remap target may be copied over
 
 
 @dataclass
@@ -63,21 +51,19 @@ def apply(
     *,
     state_dir: Path,
     options: Options,
-    policy: Policy = Policy(),
+    policy: Policy | None = None,
     wait_lock: float = 0.0,
     report: Reporter,
     on_plan: Callable[[pipeline.Planned], None] = lambda planned: None,
     should_stop: Callable[[], bool] = lambda: False,
 ) -> RunResult:
     """One run under the state dir's lock (exit 75 at once when busy, unless wait_lock)."""
+    policy = policy or Policy()
     with RunLock(state_dir, wait_seconds=wait_lock):
         engine = engine_factory()
-        store = Store.open(state_dir)
-        options = replace(options, state_dir=store.identity)  # what the containers it makes are labelled with
-        try:
+        with Store.open(state_dir) as store:
+            options = replace(options, state_dir=store.identity)  # what the containers it makes are labelled with
             return _locked_run(engine, store, desired, options=options, policy=policy, report=report, on_plan=on_plan, should_stop=should_stop)
-        finally:
-            store.close()
 
 
 def _locked_run(
@@ -156,19 +142,9 @@ def _execute(
 def _plan(
     engine: Engine, store: Store, desired: list[DesiredApp], policy: Policy, *, done: int = 0, observed: ObservedState | None = None
 ) -> pipeline.Planned:
-    fingerprints = store.fingerprints()
-    observed = observed or pipeline.observe(engine, desired, fingerprints=fingerprints)
-    guards = Safeguards(
-        fingerprints=fingerprints,
-        state_dir=store.identity,
-        unfinished_copies=store.unfinished_copies(),
-        allow_empty=policy.allow_empty,
-        adopt=policy.adopt,
-        force_target=policy.force_target,
-    )
-    planned = pipeline.plan_observed(desired, observed, guards)
-    budget = None if policy.max_recreates is None else max(0, policy.max_recreates - done)
-    return replace(planned, plan=hold_back_recreates(planned.plan, budget))
+    """Planned exactly as `diff` plans (pipeline.safeguards, pipeline.plan), from the store as it is now."""
+    guards = pipeline.safeguards(store, policy, state_dir=store.identity)
+    return pipeline.plan(engine, desired, guards, max_recreates=policy.max_recreates, recreated=done, observed=observed)
 
 
 def _recreated(report: Report) -> int:
@@ -234,13 +210,3 @@ def _with_size(fp: Fingerprint, observed: ObservedState, kind: str, source: str)
     path = observed.volumes[source].mountpoint if kind == "volume" and source in observed.volumes else source
     return replace(fp, size=tree_size(path))
 
-
-def read_fingerprints(state_dir: Path) -> Fingerprints:
-    """For read-only commands (diff, status): what the data guard remembers, without locking."""
-    if not (state_dir / "state.db").exists():
-        return {}
-    store = Store.open(state_dir)
-    try:
-        return store.fingerprints()
-    finally:
-        store.close()

@@ -1,6 +1,8 @@
 """The shared path of apply, diff, status and reconcile: specs -> desired -> observed -> plan.
 
-`diff` and `apply` call exactly these functions, so what `diff` prints is what `apply` runs.
+`diff` and `apply` call exactly these functions, so what `diff` prints is what `apply` runs:
+one builder of the plan's safeguards (`safeguards`, `read_safeguards`) and one planner (`plan`).
+Nothing here changes the engine or writes to the store.
 """
 
 from __future__ import annotations
@@ -15,12 +17,27 @@ from orchestrate.backends import Engine
 from orchestrate.backends.local_files import data_facts, observe_dirs
 from orchestrate.decide.desire import build_desired
 from orchestrate.decide.guard import Fingerprints
-from orchestrate.decide.plan import Plan, Safeguards, make_plan
+from orchestrate.decide.plan import Plan, Safeguards, hold_back_recreates, make_plan
 from orchestrate.errors import SpecError
 from orchestrate.model.desired import DesiredApp, Mount
 from orchestrate.model.observed import ObservedState
 from orchestrate.output.status import StatusRow, status_rows
 from orchestrate.runs.speccache import load_cached
+from orchestrate.state import Store
+from orchestrate.state.paths import identity
+
+
+@dataclass(frozen=True)
+class Policy:
+    """What a run may do beyond the specs: overrides, limits and clean-up. The read-only commands
+    plan with the same policy fields apply would (their defaults when they have no such option)."""
+
+    allow_empty: frozenset[str] = frozenset()  # app/key the data guard lets start on empty data
+    max_recreates: int | None = None  # unattended runs cap their blast radius
+    prune: bool = False  # remove orphan containers (never volumes)
+    max_rounds: int = 1  # reconcile: observe-plan-execute again while drift remains
+    adopt: frozenset[str] = frozenset()  # apps whose unmanaged container this run may replace
+    force_target: frozenset[str] = frozenset()  # app/key whose remap target may be copied over
 
 
 @dataclass(frozen=True)
@@ -62,13 +79,48 @@ def observe(engine: Engine, desired: list[DesiredApp], *, fingerprints: Fingerpr
     )
 
 
-def plan(engine: Engine, desired: list[DesiredApp], safeguards: Safeguards | None = None) -> Planned:
-    guards = safeguards or Safeguards()
-    return plan_observed(desired, observe(engine, desired, fingerprints=guards.fingerprints), guards)
+def safeguards(store: Store | None, policy: Policy, *, state_dir: str) -> Safeguards:
+    """The one builder of what a plan respects beyond specs and engine: the store's memory (data
+    fingerprints, copies a killed run began) and the run's overrides. `store` is None for a state
+    dir that was never written: nothing remembered yet."""
+    return Safeguards(
+        fingerprints=store.fingerprints() if store else {},
+        state_dir=state_dir,
+        unfinished_copies=store.unfinished_copies() if store else frozenset(),
+        allow_empty=policy.allow_empty,
+        adopt=policy.adopt,
+        force_target=policy.force_target,
+    )
 
 
-def plan_observed(desired: list[DesiredApp], observed: ObservedState, safeguards: Safeguards | None = None) -> Planned:
-    return Planned(desired, observed, make_plan(desired, observed, spec_files=_spec_scope(desired, observed), safeguards=safeguards))
+def read_safeguards(state_dir: Path, policy: Policy | None = None) -> Safeguards:
+    """For the read-only commands (diff, status, reconcile --check): the same safeguards apply
+    builds, read without the lock and without making a store where there is none."""
+    policy = policy or Policy()
+    if not (state_dir / "state.db").exists():
+        return safeguards(None, policy, state_dir=identity(state_dir))
+    with Store.open(state_dir) as store:
+        return safeguards(store, policy, state_dir=store.identity)
+
+
+def plan(
+    engine: Engine | None,
+    desired: list[DesiredApp],
+    guards: Safeguards | None = None,
+    *,
+    max_recreates: int | None = None,
+    recreated: int = 0,
+    observed: ObservedState | None = None,
+) -> Planned:
+    """The one planner: observe (unless given what was just observed), plan, and hold back the
+    recreates past --max-recreates (`recreated` of them already done in this run)."""
+    guards = guards or Safeguards()
+    if observed is None:
+        assert engine is not None, "plan needs an engine or an observed state"
+        observed = observe(engine, desired, fingerprints=guards.fingerprints)
+    made = make_plan(desired, observed, spec_files=_spec_scope(desired, observed), safeguards=guards)
+    budget = None if max_recreates is None else max(0, max_recreates - recreated)
+    return Planned(desired, observed, hold_back_recreates(made, budget))
 
 
 def _spec_scope(desired: list[DesiredApp], observed: ObservedState) -> frozenset[str]:
@@ -83,7 +135,7 @@ def _spec_scope(desired: list[DesiredApp], observed: ObservedState) -> frozenset
     return frozenset(loaded | gone)
 
 
-def status(engine: Engine, paths: list[str], safeguards: Safeguards | None = None) -> list[StatusRow]:
+def status(engine: Engine, paths: list[str], guards: Safeguards | None = None) -> list[StatusRow]:
     """Status of every managed app; drift against the given specs, or the specs named in labels."""
     if paths:
         desired = load(paths)
@@ -92,7 +144,7 @@ def status(engine: Engine, paths: list[str], safeguards: Safeguards | None = Non
         snapshot = engine.snapshot(app_names=[], image_refs=[])
         recorded = sorted({c.labels.get(L.SPEC_FILE, "") for c in snapshot.listed.values() if c.managed} - {""})
         desired, unreadable = _load_what_loads([p for p in recorded if Path(p).is_file()])
-    planned = plan(engine, desired, safeguards)
+    planned = plan(engine, desired, guards)
     rows = status_rows(planned.observed, planned.plan, {a.name for a in desired})
     return [_mark_unreadable(row, planned.observed, unreadable) for row in rows]
 

@@ -1,6 +1,6 @@
 """The v1 spec as pydantic models: the shape and the per-field rules of one app document.
 
-Cross-document rules (duplicate names, references between apps) live in `validate.py`; file
+Cross-document rules (duplicate names, references between apps) live in `decide/desire.py`; file
 handling and line numbers live in `loader.py`. Nothing here touches the filesystem or Docker.
 """
 

@@ -60,10 +60,6 @@ class Operation:
     new_id: str | None
     steps: tuple[JournalEntry, ...]
 
-    @property
-    def last_step(self) -> str:
-        return self.steps[-1].step if self.steps else ""
-
     def reached(self, step: str) -> bool:
         return any(entry.step == step for entry in self.steps)
 
@@ -109,6 +105,12 @@ class Store:
 
     def close(self) -> None:
         self.db.close()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
     # --- run history -------------------------------------------------------------------------
 

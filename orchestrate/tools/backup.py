@@ -21,11 +21,15 @@ from typing import Any
 
 from orchestrate import labels as L
 from orchestrate.act.copy import HELPER_IMAGE
+from orchestrate.act.health import HealthGate, wait_healthy
+from orchestrate.act.report import Options
 from orchestrate.backends import Engine
 from orchestrate.decide.plan import managed_elsewhere
-from orchestrate.errors import ApplyFailed, UsageError
+from orchestrate.errors import ApplyFailed, Refused, UsageError
 from orchestrate.model.desired import Mount
 from orchestrate.model.observed import ObservedContainer
+from orchestrate.state import RunLock
+from orchestrate.state.paths import identity
 
 MANIFEST = "manifest.json"
 Say = Callable[[str], None]
@@ -57,11 +61,33 @@ def refuse_when_managed_elsewhere(engine: Engine, app: str, state_dir: str, *, h
         raise ApplyFailed(elsewhere.message + hint)
 
 
+def backup_app(connect: Callable[[], Engine], app: str, state_dir: Path, *, to: Path | None, hot: bool, say: Say) -> Path:
+    """`stateful backup`: under the run lock, back up APP (default: <state dir>/backups/APP/<time>);
+    a stopped-for-the-copy app is started again and waited for (health-gated)."""
+    with RunLock(state_dir):
+        engine = connect()
+        container = engine.inspect_container(app)
+        if container is None or not container.managed:
+            raise Refused(f"no managed app named {app!r} on {engine.endpoint}")
+        if not hot:
+            refuse_when_managed_elsewhere(engine, app, identity(state_dir), hint="; or back it up with --hot, which does not stop it")
+        target = to or state_dir / "backups" / app / time.strftime("%Y%m%dT%H%M%S")
+        return backup(engine, container, target, hot=hot, say=say, restart=lambda: _restart(engine, container, say))
+
+
+def _restart(engine: Engine, container: ObservedContainer, say: Say) -> None:
+    engine.start(container.id)
+    found = engine.inspect_container(container.id)
+    assert found is not None
+    verdict = wait_healthy(engine, container.id, HealthGate.for_container(found, timeout=None, settle=Options().settle_seconds))
+    say(f"started {container.app or container.name} again: {'healthy' if verdict.ok else verdict.reason}")
+
+
 def backup(engine: Engine, container: ObservedContainer, to: Path, *, hot: bool, say: Say, restart: Callable[[], None]) -> Path:
     to.mkdir(parents=True, exist_ok=True, mode=0o700)
     places = data_places(container)
     if not places:
-        raise UsageError(f"{container.name} mounts no data volume: nothing to back up")
+        raise Refused(f"{container.name} mounts no data volume: nothing to back up")
     manifest: dict[str, Any] = {
         "app": container.app or container.name,
         "created": time.time(),
@@ -148,7 +174,7 @@ def _hot(engine: Engine, container: ObservedContainer, to: Path, places: list[Pl
         for place in places:
             manifest["archives"].append(_archive(engine, place, to, say, app=manifest["app"]))
         return "hot: redis BGSAVE"
-    raise UsageError(f"no hot backup for image {container.image}; use the default (stop, copy, start)")
+    raise Refused(f"no hot backup for image {container.image}; use the default (stop, copy, start)")
 
 
 # The engine can lose the output of an exec whose process ends quickly (engine 20.10 logs "stream
@@ -192,12 +218,12 @@ def check_targets(manifest: dict[str, Any], *, force: bool, entries: Callable[[P
     """Before anything is stopped: refuse places that hold data (unless forced), and SQL dumps."""
     archives = _file_archives(manifest)
     if not archives:
-        raise UsageError("this backup holds a SQL dump: load it with the database's client (mariadb < dump.sql)")
+        raise Refused("this backup holds a SQL dump: load it with the database's client (mariadb < dump.sql)")
     for archive in archives:
         place = Place(archive["key"], archive["kind"], archive["source"])
         found = entries(place)
         if found and not force:
-            raise UsageError(
+            raise Refused(
                 f"{place.kind} {place.source} is not empty ({found} entries): restore refuses to write over data; --force replaces it"
             )
 

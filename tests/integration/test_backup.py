@@ -34,7 +34,7 @@ def test_backup_destroy_purge_restore_gives_identical_data(world: World) -> None
     world.run("diff", spec, check=0)
 
     # Restoring over data that exists is refused without --force.
-    refused = world.run("restore", app, str(target), check=2)
+    refused = world.run("restore", app, str(target), check=4)
     assert "restore refuses to write over data" in refused.err
     assert world.running(app)  # a refused restore touches nothing
     world.sql(app, "DELETE FROM shop.t WHERE id > 1000")

@@ -47,6 +47,6 @@ def test_purge_needs_confirmation_and_never_touches_bind_dirs(world: World) -> N
     assert Path(world.dir / "hostdir" / "file").read_text() == "host\n"
 
 
-def test_destroy_of_unknown_app_is_a_usage_error(world: World) -> None:
-    result = world.run("destroy", world.name("nothing"), check=2)
+def test_destroy_of_unknown_app_is_refused(world: World) -> None:
+    result = world.run("destroy", world.name("nothing"), check=4)
     assert "no app named" in result.err

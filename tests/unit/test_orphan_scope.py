@@ -8,7 +8,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from orchestrate import labels as L
-from orchestrate.runs.pipeline import plan_observed
+from orchestrate.runs.pipeline import plan
 from tests.unit.builders import container_for, load_apps, state, volume
 
 SPEC = "apiVersion: stateful/v1\nkind: App\nname: db\nimage: mariadb:11.4\nvolumes:\n  data: {target: /var/lib/mysql}\n"
@@ -29,4 +29,4 @@ def test_orphans_come_only_from_the_directories_the_run_was_given(tmp_path: Path
         containers.append(replace(made, labels={**made.labels, L.SPEC_FILE: str(spec_file)}))
     observed = state(containers=containers, volumes=[volume("db-data", app="db", key="data")])
 
-    assert plan_observed([db], observed).plan.orphans == ("old",)
+    assert plan(None, [db], observed=observed).plan.orphans == ("old",)
