@@ -142,7 +142,7 @@ def test_killed_after_a_recreate_step(scene: Scene, monkeypatch: pytest.MonkeyPa
 def test_killed_after_remove_old_there_is_nothing_left_to_do(scene: Scene, monkeypatch: pytest.MonkeyPatch) -> None:
     killed_recreate(scene, monkeypatch, "remove-old")
     (op,) = scene.store.open_operations()  # the kill came before the operation was closed
-    assert op.last_step == "remove-old"
+    assert op.steps[-1].step == "remove-old"
     mutations = scene.engine.mutations
 
     assert scene.recover() == [Resolution(APP, FINISHED)]
@@ -179,7 +179,7 @@ def test_killed_during_the_rollback_of_an_unhealthy_new_container(scene: Scene, 
     scene.engine.health_on_start[APP + L.NEW_SUFFIX] = "unhealthy"
     killed_recreate(scene, monkeypatch, step)
     (op,) = scene.store.open_operations()
-    assert op.reached("start-new") and op.last_step == step
+    assert op.reached("start-new") and op.steps[-1].step == step
 
     assert scene.recover() == [Resolution(APP, ROLLED_BACK)]
 
@@ -229,7 +229,7 @@ def test_recovery_killed_after_each_of_its_steps_is_recovered_again(
         scene.recover()
     monkeypatch.undo()
     (op,) = scene.store.open_operations()
-    assert op.last_step == recovery_step  # journaled before it ran, and the operation is still open
+    assert op.steps[-1].step == recovery_step  # journaled before it ran, and the operation is still open
 
     assert scene.recover() == [Resolution(APP, outcome)]
 

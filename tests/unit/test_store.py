@@ -44,7 +44,7 @@ def test_an_operations_journal_survives_until_it_is_closed(store: Store) -> None
         (op,) = store.open_operations()
         assert (op.id, op.app, op.kind, op.old_id, op.new_id) == (first, "db", "recreate", "old", "new")
         assert [e.step for e in op.steps] == ["create-new", "stop-old"]
-        assert op.last_step == "stop-old" and op.reached("create-new") and not op.reached("health-passed")
+        assert op.steps[-1].step == "stop-old" and op.reached("create-new") and not op.reached("health-passed")
         store.close_operation(first, "rolled-back")
         assert store.open_operations() == []
     finally:
@@ -54,7 +54,7 @@ def test_an_operations_journal_survives_until_it_is_closed(store: Store) -> None
 def test_an_operation_without_steps_or_new_container(store: Store) -> None:
     store.begin_operation(1, "db", "recreate", "old")
     (op,) = store.open_operations()
-    assert (op.new_id, op.steps, op.last_step) == (None, (), "")
+    assert (op.new_id, op.steps) == (None, ())
 
 
 FP = Fingerprint("db", "data", "volume", "db-data", "id 1", 13, 2048, True, 100.0, "/var/lib/mysql")
