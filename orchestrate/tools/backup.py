@@ -218,9 +218,12 @@ def check_targets(manifest: dict[str, Any], *, force: bool, entries: Callable[[P
 
 
 def _restore_hint(manifest: dict[str, Any]) -> str:
-    # Backups made before the manifest named its database kind were MariaDB or MySQL dumps.
-    way = databases.BY_NAME.get(manifest.get("database", ""), databases.NONE).hot_backup
-    return f" ({way.restore})" if isinstance(way, Dump) else ""
+    # By the tool that made the dump: backups made before the manifest named its kind say it too.
+    tools = {a["source"] for a in manifest["archives"] if a["kind"] == "sql"}
+    for kind in databases.KINDS:
+        if isinstance(kind.hot_backup, Dump) and kind.hot_backup.tool in tools:
+            return f" ({kind.hot_backup.restore})"
+    return ""
 
 
 def _file_archives(manifest: dict[str, Any]) -> list[dict[str, Any]]:

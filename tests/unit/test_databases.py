@@ -232,20 +232,18 @@ def test_an_app_without_a_database_has_no_hot_backup(tmp_path: Path) -> None:
         _hot_backup(ExecEngine(), _running(tmp_path, "busybox:1", PLAIN), tmp_path / "b")
 
 
-# (manifest's database, the hint)
+# (the tool that made the dump, as the manifest names it, the hint)
 HINTS = [
-    ("postgres", "(psql -U postgres -f dump.sql postgres)"),
-    ("mariadb", "(mariadb -uroot -p < dump.sql)"),
-    ("mysql", "(mysql -uroot -p < dump.sql)"),
-    (None, "load it with the database's client"),
+    ("pg_dumpall", "(psql -U postgres -f dump.sql postgres)"),
+    ("mariadb-dump", "(mariadb -uroot -p < dump.sql)"),
+    ("mysqldump", "(mysql -uroot -p < dump.sql)"),
+    ("some-other-dump", "load it with the database's client"),
 ]
 
 
-@pytest.mark.parametrize(("database", "hint"), HINTS)
-def test_restoring_a_dump_names_the_kinds_client(database: str | None, hint: str) -> None:
-    manifest: dict[str, Any] = {"archives": [{"key": "dump", "kind": "sql", "file": "dump.sql"}]}
-    if database:
-        manifest["database"] = database
+@pytest.mark.parametrize(("tool", "hint"), HINTS)
+def test_restoring_a_dump_names_the_kinds_client(tool: str, hint: str) -> None:
+    manifest: dict[str, Any] = {"archives": [{"key": "dump", "kind": "sql", "source": tool, "file": "dump.sql"}]}
     with pytest.raises(UsageError) as caught:
         check_targets(manifest, force=False, entries=lambda place: None)
     assert str(caught.value).endswith(hint)
