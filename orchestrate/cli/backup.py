@@ -12,7 +12,7 @@ from orchestrate.cli.base import cli, console, engine_for, load_specs, state_dir
 @cli.command()
 @click.argument("app")
 @click.option("--to", "to", type=click.Path(file_okay=False), help="Backup directory (default: <state dir>/backups/APP/<time>).")
-@click.option("--hot", is_flag=True, help="Keep the app running: mariadb-dump --single-transaction, or Redis BGSAVE + copy.")
+@click.option("--hot", is_flag=True, help="Keep the app running: its database's own dump (MariaDB, MySQL, PostgreSQL), or Redis BGSAVE + copy.")
 @click.pass_context
 def backup(ctx: click.Context, app: str, to: str | None, hot: bool) -> None:
     """Write a consistent archive of APP's volumes, with a manifest of checksums."""

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
+from orchestrate import databases
 from orchestrate import labels as L
 from orchestrate.model.desired import BUILTIN_NETWORKS, DesiredApp, Healthcheck, Mount, looks_secret
 from orchestrate.model.observed import ImageDefaults, ObservedContainer, ObservedMount
@@ -24,22 +25,6 @@ class Effect(StrEnum):
     RECREATE = "recreate"  # the engine cannot change it on a container: a new one is needed
     UPDATE = "update"  # `docker update` changes it in place
     INIT_ONLY = "init-only"  # read only when an empty datadir is initialised: no effect on existing data
-
-
-# Env keys that official database images read only when they initialise an empty datadir.
-INIT_ONLY_ENV = frozenset(
-    f"{prefix}_{name}{suffix}"
-    for prefix in ("MARIADB", "MYSQL")
-    for name in (
-        "ROOT_PASSWORD", "DATABASE", "USER", "PASSWORD", "ROOT_HOST", "ALLOW_EMPTY_ROOT_PASSWORD",
-        "ALLOW_EMPTY_PASSWORD", "RANDOM_ROOT_PASSWORD", "INITDB_SKIP_TZINFO",
-    )
-    for suffix in ("", "_FILE")
-)
-
-
-def init_only(key: str) -> bool:
-    return key in INIT_ONLY_ENV or key.startswith("POSTGRES_")
 
 
 @dataclass(frozen=True)
@@ -97,12 +82,15 @@ def _env(s: Sides) -> list[FieldDiff]:
     want = {k: v for k, v in s.desired.env.items() if chosen(v, image_env.get(k)) is not UNSET}
     have = {k: v for k, v in s.observed.env.items() if chosen(v, image_env.get(k)) is not UNSET}
     secret = set(s.desired.secret_env_keys)
+    # Init-only settings are the app's own database kind's: the same name on another image is an
+    # ordinary setting, and a change to it needs a recreate.
+    database = databases.resolve(s.desired.database, s.defaults)
     return [
         FieldDiff(
             f"env.{key}",
             have.get(key),
             want.get(key),
-            Effect.INIT_ONLY if s.initialised and init_only(key) else Effect.RECREATE,
+            Effect.INIT_ONLY if s.initialised and database.init_only(key) else Effect.RECREATE,
             secret=key in secret or looks_secret(key),
         )
         for key in sorted(set(want) | set(have))

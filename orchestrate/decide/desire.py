@@ -10,11 +10,12 @@ import difflib
 import hashlib
 import json
 import shlex
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import asdict, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from orchestrate import databases
 from orchestrate.errors import SpecError, SpecProblem
 from orchestrate.model.desired import (
     DEFAULT_NETWORK,
@@ -47,7 +48,7 @@ def build_desired(sourced: list[SourcedApp]) -> list[DesiredApp]:
             problems.append(item.locator.problem(["name"], f"duplicate app name; first defined in {first.file}"))
         else:
             by_name[item.app.name] = item
-    problems += _reference_problems(by_name)
+    problems += _reference_problems(by_name) + _database_problems(by_name)
     if problems:
         raise SpecError(problems)
     apps = {name: _desired(item, by_name) for name, item in by_name.items()}
@@ -89,6 +90,7 @@ def _desired(item: SourcedApp, every: dict[str, SourcedApp]) -> DesiredApp:
         spec_file=str(item.file),
         secret_env_keys=tuple(sorted(k for k in {**item.env_from_files, **app.env} if looks_secret(k))),
         secrets_hash=_digest_of(item.secret_digests),
+        database=app.database or "",
         inputs=tuple(str((base / f).resolve()) for f in [*app.env_file, *(s.file for s in app.secrets.values())]),
     )
     return _with_hash(desired, item.secret_digests)
@@ -206,6 +208,8 @@ def _with_hash(app: DesiredApp, secret_digests: object) -> DesiredApp:
     body.pop("spec_hash")
     body.pop("spec_file")
     body.pop("inputs")
+    if not body["database"]:
+        body.pop("database")  # added later: an app that does not choose one keeps the hash it had
     body["secrets"] = secret_digests
     digest = hashlib.sha256(json.dumps(body, sort_keys=True, default=str).encode()).hexdigest()
     return replace(app, spec_hash=digest[:16])
@@ -232,7 +236,18 @@ def _reference_problems(by_name: dict[str, SourcedApp]) -> list[SpecProblem]:
     return problems
 
 
-def _suggest(name: str, by_name: dict[str, SourcedApp]) -> str:
+def _database_problems(by_name: dict[str, SourcedApp]) -> list[SpecProblem]:
+    known = list(databases.BY_NAME)
+    problems = []
+    for item in by_name.values():
+        chosen = item.app.database
+        if chosen is not None and chosen not in known:
+            message = f"unknown database kind {chosen!r}; one of {', '.join(known)}{_suggest(chosen, known)}"
+            problems.append(item.locator.problem(["database"], message))
+    return problems
+
+
+def _suggest(name: str, by_name: Iterable[str]) -> str:
     close = difflib.get_close_matches(name, list(by_name), n=1)
     return f"; did you mean {close[0]!r}?" if close else ""
 

@@ -113,6 +113,7 @@ class DesiredApp:
     spec_file: str
     secret_env_keys: tuple[str, ...] = ()
     secrets_hash: str = ""  # digest of the secret files' contents; "" when there are none
+    database: str = ""  # the spec's `database:` kind; "" = recognised from the image
     inputs: tuple[str, ...] = field(default=(), compare=False)  # files read besides the spec (env files, secrets)
     spec_hash: str = field(default="", compare=False)
 

@@ -180,6 +180,7 @@ class App(Strict):
     labels: dict[str, EnvValue] = Field(default_factory=dict)
     host: str | None = None
     data_guard: bool = True
+    database: str | None = None  # a kind of orchestrate.databases; checked where specs become desired apps
 
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 

@@ -3,8 +3,8 @@
 A backup is a directory: one tar per data volume (GNU tar: owners, modes, times, links, sparse
 files, xattrs) and a manifest with every archive's SHA-256. The default mode stops the app, copies
 and starts it again (health-gated), so the archive is consistent for any image; `--hot` uses the
-app's own way where there is one (MariaDB: `mariadb-dump --single-transaction`; Redis: BGSAVE,
-then the files), and the app keeps running. Restore refuses to write over data unless forced.
+way of the app's database kind (orchestrate.databases: a dump, or a server-side save and then the
+files), and the app keeps running. Restore refuses to write over data unless forced.
 """
 
 from __future__ import annotations
@@ -14,20 +14,23 @@ import json
 import threading
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from orchestrate import databases
 from orchestrate import labels as L
 from orchestrate.act.copy import HELPER_IMAGE
 from orchestrate.act.health import HealthGate, wait_healthy
 from orchestrate.act.report import Options
 from orchestrate.backends import Engine
+from orchestrate.databases import DatabaseKind, Dump, SaveThenCopy
 from orchestrate.decide.plan import managed_elsewhere
-from orchestrate.errors import ApplyFailed, Refused, UsageError
+from orchestrate.errors import ApplyFailed, Refused, SpecError, UsageError
 from orchestrate.model.desired import Mount
-from orchestrate.model.observed import ObservedContainer
+from orchestrate.model.observed import ImageDefaults, ObservedContainer
+from orchestrate.runs.pipeline import load
 from orchestrate.state import RunLock
 from orchestrate.state.paths import identity
 
@@ -96,7 +99,7 @@ def backup(engine: Engine, container: ObservedContainer, to: Path, *, hot: bool,
         "archives": [],
     }
     if hot:
-        manifest["mode"] = _hot(engine, container, to, places, manifest, say)
+        manifest["mode"] = _hot(engine, container, database_of(container), to, places, manifest, say)
     else:
         manifest["mode"] = "stop-copy-start"
         was_running = container.running
@@ -147,60 +150,72 @@ def _progress(path: Path, say: Say, every: float = 5.0) -> Iterator[None]:
         thread.join()
 
 
-def _hot(engine: Engine, container: ObservedContainer, to: Path, places: list[Place], manifest: dict[str, Any], say: Say) -> str:
-    image = container.image.lower()
-    if "mariadb" in image or "mysql" in image:
-        dump = "mariadb-dump" if "mariadb" in image else "mysqldump"
-        script = (
-            'p="${MARIADB_ROOT_PASSWORD:-$MYSQL_ROOT_PASSWORD}"; '
-            '[ -z "$p" ] && [ -n "$MARIADB_ROOT_PASSWORD_FILE" ] && p="$(cat "$MARIADB_ROOT_PASSWORD_FILE")"; '
-            f'exec {dump} -uroot -p"$p" --single-transaction --routines --events --all-databases'
-        )
-        output = _complete_dump(engine, container, script, dump)
-        (to / "dump.sql").write_bytes(output)
-        manifest["archives"].append({"key": "dump", "kind": "sql", "source": dump, "file": "dump.sql", "bytes": len(output),
-                                     "sha256": _sha256(to / "dump.sql")})  # fmt: skip
-        say(f"{dump} --single-transaction -> dump.sql ({len(output) / 1048576:.1f} MiB); {container.name} kept running")
-        return "hot: mariadb-dump"
-    if "redis" in image:
-        before = _last_save(engine, container)
-        engine.exec_capture(container.id, ["redis-cli", "BGSAVE"])
-        for _ in range(600):
-            if _last_save(engine, container) != before:
-                break
-            time.sleep(0.1)
-        else:
-            raise ApplyFailed(f"hot backup of {container.name}: BGSAVE did not finish in 60s")
-        for place in places:
-            manifest["archives"].append(_archive(engine, place, to, say, app=manifest["app"]))
-        return "hot: redis BGSAVE"
-    raise Refused(f"no hot backup for image {container.image}; use the default (stop, copy, start)")
+def database_of(container: ObservedContainer) -> DatabaseKind:
+    """The app's database kind: its spec's `database:` when the spec it was applied from still
+    loads, else what its image says. A backup must not depend on a spec that broke since: then
+    the image alone tells."""
+    spec_file = container.labels.get(L.SPEC_FILE, "")
+    chosen = ""
+    if spec_file and Path(spec_file).is_file():
+        with suppress(SpecError):
+            chosen = next((a.database for a in load([spec_file]) if a.name == container.app), "")
+    # The container's own ENV and command hold the image's, so its image need not be looked up.
+    return databases.resolve(chosen, ImageDefaults(id=container.image_id, env=container.env, cmd=container.cmd, entrypoint=container.entrypoint))
+
+
+def _hot(
+    engine: Engine, container: ObservedContainer, database: DatabaseKind, to: Path, places: list[Place], manifest: dict[str, Any], say: Say
+) -> str:
+    way = database.hot_backup
+    if way is None:
+        raise Refused(f"no hot backup for {container.name} (database kind: {database.name}); use the default (stop, copy, start)")
+    manifest["database"] = database.name
+    if isinstance(way, Dump):
+        output = _complete_dump(engine, container, way)
+        (to / way.file).write_bytes(output)
+        manifest["archives"].append({"key": "dump", "kind": "sql", "source": way.tool, "file": way.file, "bytes": len(output),
+                                     "sha256": _sha256(to / way.file)})  # fmt: skip
+        say(f"{way.summary} -> {way.file} ({len(output) / 1048576:.1f} MiB); {container.name} kept running")
+        return f"hot: {way.tool}"
+    _save(engine, container, way)
+    for place in places:
+        manifest["archives"].append(_archive(engine, place, to, say, app=manifest["app"]))
+    return f"hot: {way.name}"
 
 
 # The engine can lose the output of an exec whose process ends quickly (engine 20.10 logs "stream
 # copy error: reading from a closed fifo"; the exec still reports exit 0). A dump is therefore
 # taken only when it ends with the tool's completion line, and read-only commands are asked again.
-DUMP_COMPLETED = b"-- Dump completed"
 EXEC_TRIES = 3
 
 
-def _complete_dump(engine: Engine, container: ObservedContainer, script: str, dump: str) -> bytes:
+def _complete_dump(engine: Engine, container: ObservedContainer, dump: Dump) -> bytes:
     for _ in range(EXEC_TRIES):
-        code, output = engine.exec_capture(container.id, ["sh", "-c", script])
+        code, output = engine.exec_capture(container.id, list(dump.argv))
         if code != 0:
-            raise ApplyFailed(f"hot backup of {container.name}: {dump} failed (exit {code}): {output[-400:].decode('utf-8', 'replace')}")
-        if DUMP_COMPLETED in output[-200:]:
+            raise ApplyFailed(f"hot backup of {container.name}: {dump.tool} failed (exit {code}): {output[-400:].decode('utf-8', 'replace')}")
+        if dump.complete(output):
             return output
-    raise ApplyFailed(f"hot backup of {container.name}: {dump} exited 0 but its output ended early ({len(output)} bytes), {EXEC_TRIES} times")
+    raise ApplyFailed(f"hot backup of {container.name}: {dump.tool} exited 0 but its output ended early ({len(output)} bytes), {EXEC_TRIES} times")
 
 
-def _last_save(engine: Engine, container: ObservedContainer) -> int:
-    """Redis's LASTSAVE (a unix time), asked again when the answer is lost."""
+def _save(engine: Engine, container: ObservedContainer, way: SaveThenCopy) -> None:
+    before = _saved_at(engine, container, way)
+    engine.exec_capture(container.id, list(way.save))
+    for _ in range(600):
+        if _saved_at(engine, container, way) != before:
+            return
+        time.sleep(0.1)
+    raise ApplyFailed(f"hot backup of {container.name}: {way.name} did not finish in 60s")
+
+
+def _saved_at(engine: Engine, container: ObservedContainer, way: SaveThenCopy) -> int:
+    """The time of the server's last save, asked again when the answer is lost."""
     for _ in range(EXEC_TRIES):
-        answer = engine.exec_capture(container.id, ["redis-cli", "LASTSAVE"])[1].strip()
-        if answer.isdigit():
-            return int(answer)
-    raise ApplyFailed(f"hot backup of {container.name}: redis-cli LASTSAVE gave no time: {answer[:200]!r}")
+        output = engine.exec_capture(container.id, list(way.saved_at))[1]
+        if (saved := way.time_of(output)) is not None:
+            return saved
+    raise ApplyFailed(f"hot backup of {container.name}: {' '.join(way.saved_at)} gave no time: {output.strip()[:200]!r}")
 
 
 def verify_backup(source: Path) -> dict[str, Any]:
@@ -218,7 +233,7 @@ def check_targets(manifest: dict[str, Any], *, force: bool, entries: Callable[[P
     """Before anything is stopped: refuse places that hold data (unless forced), and SQL dumps."""
     archives = _file_archives(manifest)
     if not archives:
-        raise Refused("this backup holds a SQL dump: load it with the database's client (mariadb < dump.sql)")
+        raise Refused(f"this backup holds a dump: load it with the database's client{_restore_hint(manifest)}")
     for archive in archives:
         place = Place(archive["key"], archive["kind"], archive["source"])
         found = entries(place)
@@ -226,6 +241,15 @@ def check_targets(manifest: dict[str, Any], *, force: bool, entries: Callable[[P
             raise Refused(
                 f"{place.kind} {place.source} is not empty ({found} entries): restore refuses to write over data; --force replaces it"
             )
+
+
+def _restore_hint(manifest: dict[str, Any]) -> str:
+    # By the tool that made the dump: backups made before the manifest named its kind say it too.
+    tools = {a["source"] for a in manifest["archives"] if a["kind"] == "sql"}
+    for kind in databases.KINDS:
+        if isinstance(kind.hot_backup, Dump) and kind.hot_backup.tool in tools:
+            return f" ({kind.hot_backup.restore})"
+    return ""
 
 
 def _file_archives(manifest: dict[str, Any]) -> list[dict[str, Any]]:

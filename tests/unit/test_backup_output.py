@@ -4,12 +4,12 @@ reporting exit 0. A dump is written only when it is complete; read-only commands
 
 from __future__ import annotations
 
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from orchestrate import databases
 from orchestrate.errors import ApplyFailed
 from orchestrate.tools.backup import _hot
 from tests.unit.builders import foreign_container
@@ -29,9 +29,10 @@ class ExecEngine:
         return self.answers.pop(0)
 
 
-def _backup(engine: ExecEngine, tmp_path: Path, image: str = "mariadb:11") -> dict[str, Any]:
+def _backup(engine: ExecEngine, tmp_path: Path, kind: str = "mariadb") -> dict[str, Any]:
     manifest: dict[str, Any] = {"app": "db", "archives": []}
-    _hot(engine, replace(foreign_container("db"), image=image), tmp_path, [], manifest, lambda line: None)  # type: ignore[arg-type]
+    container = foreign_container("db")
+    _hot(engine, container, databases.BY_NAME[kind], tmp_path, [], manifest, lambda line: None)  # type: ignore[arg-type]
     return manifest
 
 
@@ -60,5 +61,5 @@ def test_a_failing_dump_is_not_retried(tmp_path: Path) -> None:
 def test_redis_lastsave_lost_once_is_asked_again(tmp_path: Path) -> None:
     # LASTSAVE (lost, then 100), BGSAVE, LASTSAVE 100 (not yet), LASTSAVE 101 (saved)
     engine = ExecEngine((0, b""), (0, b"100\n"), (0, b"Background saving started\n"), (0, b"100\n"), (0, b"101\n"))
-    assert _backup(engine, tmp_path, image="redis:7")["archives"] == []
+    assert _backup(engine, tmp_path, kind="redis")["archives"] == []
     assert [c[-1] for c in engine.commands] == ["LASTSAVE", "LASTSAVE", "BGSAVE", "LASTSAVE", "LASTSAVE"]
