@@ -2,19 +2,19 @@
 
 `lab_session` brings the lab up for a test session and down after it; conftest turns it into the
 `lab` fixture, so only a session with a test that asks for it pays for it, and only when
-STATEFUL_LAB=1 (it needs root and about a minute). `Lab` runs lab.sh's failure injections and
-opens docker-py clients on a node's unix, tcp or ssh endpoint; `probe` says whether an endpoint
-answers, within a bounded time.
+STATEFUL_LAB=1 (it needs root; up takes about 35 s, down about 15 s). `Lab` runs lab.sh's failure injections and
+opens docker-py clients on a node's unix, tcp or ssh endpoint; `probe` says whether endpoints
+answer, within a bounded time.
 
 Must not: touch the main engine, or leave a lab up that it brought up.
 """
 
 from __future__ import annotations
 
-import concurrent.futures
 import contextlib
 import os
 import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -26,12 +26,20 @@ import pytest
 
 SCRIPT = Path(__file__).resolve().parents[1] / "lab" / "lab.sh"
 ENABLED = os.environ.get("STATEFUL_LAB") == "1"
-SKIP_REASON = "the several-engines lab runs only with STATEFUL_LAB=1 (needs root, about a minute: tests/lab/lab.sh)"
+SKIP_REASON = "the several-engines lab runs only with STATEFUL_LAB=1 (needs root, about two minutes: tests/lab/lab.sh)"
 VIAS = ("unix", "tcp", "ssh")
 
 # docker-py's ssh transport (paramiko) reads ~/.ssh/config and ~/.ssh/known_hosts when a client is
-# made, so HOME is pointed at the lab's for that moment; the lock keeps threads from seeing it.
+# made, so HOME is pointed at the lab's for that moment; the lock keeps other threads out of it.
 _home_lock = threading.Lock()
+# A probe, run as a child process: argv is base_url, timeout; prints the engine ID.
+_ASK = "import sys, docker; print(docker.DockerClient(base_url=sys.argv[1], timeout=float(sys.argv[2])).info()['ID'])"
+
+
+@dataclass(frozen=True)
+class Probe:
+    engine_id: str | None  # None: refused, failed or timed out
+    seconds: float
 
 
 @dataclass(frozen=True)
@@ -65,25 +73,23 @@ class Lab:
         with _home_lock, _environ("HOME", str(self.ssh_home)):
             return docker.DockerClient(base_url=url, timeout=timeout)
 
-    def probe(self, index: int, via: str, *, within: float = 15) -> tuple[str | None, float]:
-        """(engine ID, seconds) when the endpoint answers within `within` seconds, else (None, seconds).
-        A thread bounds it: paramiko's connect has no timeout of its own."""
+    def probe(self, index: int, vias: tuple[str, ...] = VIAS, *, within: float = 15) -> dict[str, Probe]:
+        """Ask node `index` for its engine ID on each of `vias` at once, each in a child process that
+        is killed after `within` seconds: paramiko's connect has no timeout of its own, and a thread
+        stuck in it could not be stopped. The seconds include the child's start (about 0.3 s)."""
         start = time.monotonic()
-        pool = concurrent.futures.ThreadPoolExecutor(max_workers=1)
-        future = pool.submit(self._engine_id, index, via, within)
-        try:
-            engine_id = future.result(timeout=within)
-        except Exception:
-            engine_id = None
-        pool.shutdown(wait=False)
-        return engine_id, time.monotonic() - start
-
-    def _engine_id(self, index: int, via: str, timeout: float) -> str:
-        api = self.client(index, via, timeout=timeout)
-        try:
-            return str(api.info()["ID"])
-        finally:
-            api.close()
+        env = {**os.environ, "HOME": str(self.ssh_home)}
+        children = {
+            via: subprocess.Popen(
+                [sys.executable, "-c", _ASK, self.node(index).urls[via], str(within)],
+                env=env,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.DEVNULL,
+                text=True,
+            )
+            for via in vias
+        }
+        return {via: _answer(child, start, within) for via, child in children.items()}
 
 
 def lab_session() -> Iterator[Lab]:
@@ -115,6 +121,16 @@ def _from_env(text: str) -> Lab:
     count = int(values["STATEFUL_LAB_NODES"])
     nodes = [Node(i, {via: values[f"STATEFUL_LAB_N{i}_{via.upper()}"] for via in VIAS}) for i in range(1, count + 1)]
     return Lab(nodes, Path(values["STATEFUL_LAB_SSH_HOME"]), Path(values["STATEFUL_LAB_SHARED"]), Path(values["STATEFUL_LAB_EXPORT"]))
+
+
+def _answer(child: subprocess.Popen[str], start: float, within: float) -> Probe:
+    try:
+        out, _ = child.communicate(timeout=max(0.0, start + within - time.monotonic()))
+    except subprocess.TimeoutExpired:
+        child.kill()
+        child.communicate()
+        return Probe(None, time.monotonic() - start)
+    return Probe(out.strip() or None if child.returncode == 0 else None, time.monotonic() - start)
 
 
 @contextlib.contextmanager

@@ -22,8 +22,15 @@ pytestmark = [pytest.mark.skipif(not ENABLED, reason=SKIP_REASON), pytest.mark.x
 BOUND = 12.0
 
 
-def _ids(lab: Lab, index: int) -> dict[str, str | None]:
-    return {via: lab.probe(index, via, within=BOUND)[0] for via in VIAS}
+def _ids(lab: Lab, index: int, vias: tuple[str, ...] = VIAS) -> dict[str, str | None]:
+    return {via: probe.engine_id for via, probe in lab.probe(index, vias, within=BOUND).items()}
+
+
+def _gone(lab: Lab, index: int, vias: tuple[str, ...]) -> None:
+    """None of `vias` answers on node `index` within BOUND."""
+    for via, probe in lab.probe(index, vias, within=BOUND).items():
+        assert probe.engine_id is None, f"node {index} still answers on {via}"
+        print(f"node {index}, {via}: gave up after {probe.seconds:.2f} s")
 
 
 def test_three_engines_with_their_own_ids_answer_on_unix_tcp_and_ssh(lab: Lab, client: docker.DockerClient) -> None:
@@ -62,10 +69,7 @@ def test_a_killed_engine_stops_answering_and_comes_back(lab: Lab) -> None:
     before = _ids(lab, 2)
     lab.run("stop-node", "2", "--kill")
     try:
-        for via in VIAS:
-            engine_id, seconds = lab.probe(2, via, within=BOUND)
-            assert engine_id is None, f"node 2 still answers on {via}"
-            print(f"node 2 down, {via}: gave up after {seconds:.2f} s")
+        _gone(lab, 2, VIAS)
         for index in (1, 3):
             assert None not in _ids(lab, index).values(), f"node {index} stopped answering with node 2"
     finally:
@@ -77,14 +81,11 @@ def test_a_partitioned_node_is_cut_off_from_the_network_only(lab: Lab) -> None:
     before = _ids(lab, 3)
     lab.run("partition", "3")
     try:
-        for via in ("tcp", "ssh"):
-            engine_id, seconds = lab.probe(3, via, within=BOUND)
-            assert engine_id is None, f"node 3 still answers on {via} while cut off"
-            print(f"node 3 cut off, {via}: gave up after {seconds:.2f} s")
+        _gone(lab, 3, ("tcp", "ssh"))
         # Its engine still runs: the local socket answers, as it would on the host itself.
-        assert lab.probe(3, "unix", within=BOUND)[0] == before["unix"]
+        assert _ids(lab, 3, ("unix",)) == {"unix": before["unix"]}
         for index in (1, 2):
-            assert lab.probe(index, "tcp", within=BOUND)[0] is not None, f"node {index} cut off with node 3"
+            assert None not in _ids(lab, index).values(), f"node {index} cut off with node 3"
     finally:
         lab.run("heal", "3")
     assert _ids(lab, 3) == before
@@ -108,3 +109,17 @@ def test_a_file_written_on_node_1_through_the_shared_storage_is_read_on_node_2(l
     finally:
         for api in apis:
             api.volumes.get(name).remove(force=True)
+
+
+def test_up_again_keeps_the_running_lab_as_it_is(lab: Lab) -> None:
+    before = {node.index: _ids(lab, node.index) for node in lab.nodes}
+    api = lab.client(1, "unix")
+    container = api.containers.run(BUSYBOX, ["sleep", "300"], name=f"lab-{uuid.uuid4().hex[:8]}", detach=True)
+    try:
+        started = api.containers.get(container.id).attrs["State"]["StartedAt"]
+        lab.run("up", str(len(lab.nodes)))
+        assert {node.index: _ids(lab, node.index) for node in lab.nodes} == before
+        # The engine was not restarted under it.
+        assert api.containers.get(container.id).attrs["State"]["StartedAt"] == started
+    finally:
+        container.remove(force=True)

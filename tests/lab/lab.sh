@@ -330,7 +330,7 @@ cmd_status() {
 cmd_env() {
     local i
     (($(count) > 0)) || die "lab is down"
-    echo "# ssh:// endpoints: docker-py (paramiko) needs HOME=STATEFUL_LAB_SSH_HOME; the docker CLI needs PATH=STATEFUL_LAB_BIN:\$PATH"
+    echo "# ssh:// endpoints: docker-py (paramiko) needs HOME=$LAB/ssh-home, the docker CLI PATH=$LAB/bin:\$PATH"
     echo "STATEFUL_LAB_DIR=$LAB"
     echo "STATEFUL_LAB_NODES=$(count)"
     echo "STATEFUL_LAB_SSH_HOME=$LAB/ssh-home"
