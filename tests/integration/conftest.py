@@ -26,6 +26,8 @@ import docker
 import docker.errors
 import pytest
 
+from tests.integration.lab import Lab, lab_session
+
 STATEFUL = str(Path(sys.executable).parent / "stateful")
 MARIADB = os.environ.get("STATEFUL_MARIADB_IMAGE", "stateful-test/mariadb:10.11")
 MARIADB_ALT = os.environ.get("STATEFUL_MARIADB_IMAGE_ALT", "stateful-test/mariadb:10.11-alt")
@@ -375,3 +377,9 @@ def engine_proxy() -> Iterator[EngineProxy]:
     yield proxy
     proxy.stop()
     short.rmdir()
+
+
+@pytest.fixture(scope="session")
+def lab() -> Iterator[Lab]:
+    """The lab of several engines (tests/lab/lab.sh): up once, for the sessions that ask, when STATEFUL_LAB=1."""
+    yield from lab_session()
