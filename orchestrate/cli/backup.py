@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from orchestrate.cli.base import cli, console, engine_for, load_specs, state_dir_of
+from orchestrate.cli.base import cli, console, fleet_for, load_specs, state_dir_of
 from orchestrate.errors import UsageError
 
 
@@ -26,7 +26,8 @@ def backup(ctx: click.Context, app: str, to: str | None, hot: bool) -> None:
 
     out = console()
     with RunLock(state_dir_of(ctx)):
-        engine = engine_for(ctx)
+        fleet = fleet_for(ctx)
+        engine = fleet.engine
         container = engine.inspect_container(app)
         if container is None or not container.managed:
             raise UsageError(f"no managed app named {app!r} on {engine.endpoint}")
@@ -41,7 +42,7 @@ def backup(ctx: click.Context, app: str, to: str | None, hot: bool) -> None:
             verdict = wait_healthy(engine, container.id, HealthGate.for_container(found, timeout=None, settle=Options().settle_seconds))
             out.print(f"started {app} again: {'healthy' if verdict.ok else verdict.reason}", markup=False)
 
-        done = backups.backup(engine, container, target, hot=hot, say=lambda text: out.print(text, markup=False), restart=restart)
+        done = backups.backup(engine, fleet.files(), container, target, hot=hot, say=lambda text: out.print(text, markup=False), restart=restart)
     out.print(f"backup of {app} in {done}", markup=False)
 
 
@@ -53,7 +54,6 @@ def backup(ctx: click.Context, app: str, to: str | None, hot: bool) -> None:
 def restore(ctx: click.Context, app: str, source: str, force: bool) -> None:
     """Put a backup back onto APP's volumes, then start APP from its spec (health-gated)."""
     from orchestrate.act.report import Options
-    from orchestrate.backends import local_files
     from orchestrate.model.desired import Mount, VolumeSpec
     from orchestrate.output import terminal
     from orchestrate.runs import converge
@@ -68,13 +68,14 @@ def restore(ctx: click.Context, app: str, source: str, force: bool) -> None:
     if manifest["app"] != app:
         raise UsageError(f"{source} is a backup of {manifest['app']!r}, not {app!r}")
     with RunLock(state_dir_of(ctx)):
-        engine = engine_for(ctx)
+        fleet = fleet_for(ctx)
+        engine, files = fleet.engine, fleet.files()
         backups.refuse_when_managed_elsewhere(engine, app, identity(state_dir_of(ctx)))
         volumes = engine.snapshot(app_names=[], image_refs=[]).volumes
 
         def entries(place: backups.Place) -> int | None:
             mount = Mount(target="", kind=place.kind, source=place.source, owner_app=app, key=place.key)
-            facts = local_files.data_facts([mount], volumes)
+            facts = files.data_facts([mount], volumes)
             return next(iter(facts.values())).entries if facts else None
 
         backups.check_targets(manifest, force=force, entries=entries)  # before anything is stopped
@@ -85,7 +86,7 @@ def restore(ctx: click.Context, app: str, source: str, force: bool) -> None:
         for archive in manifest["archives"]:
             if archive["kind"] == "volume" and archive["source"] not in volumes:
                 engine.create_volume(VolumeSpec(archive["source"], app, archive["key"]))
-        backups.restore_archives(engine, manifest, folder, force=force, say=say)
+        backups.restore_archives(files, manifest, folder, force=force, say=say)
         store = Store.open(state_dir_of(ctx))
         store.forget_fingerprints(app)  # restored on purpose: the next healthy run fingerprints it anew
         store.close()
@@ -95,7 +96,7 @@ def restore(ctx: click.Context, app: str, source: str, force: bool) -> None:
         return
     desired = [a for a in load_specs(ctx, [spec_file]) if a.name == app]
     result = converge.apply(
-        lambda: engine,
+        lambda: fleet,
         desired,
         state_dir=state_dir_of(ctx),
         options=Options(),

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 from orchestrate.errors import SpecError, SpecProblem
 from orchestrate.model.desired import (
     DEFAULT_NETWORK,
+    LOCAL_HOST,
     SECRETS_DIR,
     BindDir,
     DesiredApp,
@@ -90,6 +91,7 @@ def _desired(item: SourcedApp, every: dict[str, SourcedApp]) -> DesiredApp:
         secret_env_keys=tuple(sorted(k for k in {**item.env_from_files, **app.env} if looks_secret(k))),
         secrets_hash=_digest_of(item.secret_digests),
         inputs=tuple(str((base / f).resolve()) for f in [*app.env_file, *(s.file for s in app.secrets.values())]),
+        host=app.host or LOCAL_HOST,
     )
     return _with_hash(desired, item.secret_digests)
 
@@ -206,6 +208,7 @@ def _with_hash(app: DesiredApp, secret_digests: object) -> DesiredApp:
     body.pop("spec_hash")
     body.pop("spec_file")
     body.pop("inputs")
+    body.pop("host")  # where an app runs is not how it runs: the hash of every existing app stays
     body["secrets"] = secret_digests
     digest = hashlib.sha256(json.dumps(body, sort_keys=True, default=str).encode()).hexdigest()
     return replace(app, spec_hash=digest[:16])

@@ -5,6 +5,10 @@ files, xattrs) and a manifest with every archive's SHA-256. The default mode sto
 and starts it again (health-gated), so the archive is consistent for any image; `--hot` uses the
 app's own way where there is one (MariaDB: `mariadb-dump --single-transaction`; Redis: BGSAVE,
 then the files), and the app keeps running. Restore refuses to write over data unless forced.
+
+The data lives on the engine's host, which need not be this machine: archives travel through the
+host's HostFiles into the backup directory here (and back), and only those local files are read
+here (sizes, checksums). No data place is ever read through a path on this machine.
 """
 
 from __future__ import annotations
@@ -20,11 +24,9 @@ from pathlib import Path
 from typing import Any
 
 from orchestrate import labels as L
-from orchestrate.act.copy import HELPER_IMAGE
-from orchestrate.backends import Engine
+from orchestrate.backends import Engine, HostFiles
 from orchestrate.decide.plan import managed_elsewhere
 from orchestrate.errors import ApplyFailed, UsageError
-from orchestrate.model.desired import Mount
 from orchestrate.model.observed import ObservedContainer
 
 MANIFEST = "manifest.json"
@@ -57,7 +59,9 @@ def refuse_when_managed_elsewhere(engine: Engine, app: str, state_dir: str, *, h
         raise ApplyFailed(elsewhere.message + hint)
 
 
-def backup(engine: Engine, container: ObservedContainer, to: Path, *, hot: bool, say: Say, restart: Callable[[], None]) -> Path:
+def backup(
+    engine: Engine, files: HostFiles, container: ObservedContainer, to: Path, *, hot: bool, say: Say, restart: Callable[[], None]
+) -> Path:
     to.mkdir(parents=True, exist_ok=True, mode=0o700)
     places = data_places(container)
     if not places:
@@ -70,7 +74,7 @@ def backup(engine: Engine, container: ObservedContainer, to: Path, *, hot: bool,
         "archives": [],
     }
     if hot:
-        manifest["mode"] = _hot(engine, container, to, places, manifest, say)
+        manifest["mode"] = _hot(engine, files, container, to, places, manifest, say)
     else:
         manifest["mode"] = "stop-copy-start"
         was_running = container.running
@@ -79,7 +83,7 @@ def backup(engine: Engine, container: ObservedContainer, to: Path, *, hot: bool,
             engine.stop(container.id, timeout=container.stop_timeout or 10)
         try:
             for place in places:
-                manifest["archives"].append(_archive(engine, place, to, say, app=manifest["app"]))
+                manifest["archives"].append(_archive(files, place, to, say, app=manifest["app"]))
         finally:
             if was_running:
                 restart()
@@ -87,15 +91,11 @@ def backup(engine: Engine, container: ObservedContainer, to: Path, *, hot: bool,
     return to
 
 
-def _archive(engine: Engine, place: Place, to: Path, say: Say, *, app: str) -> dict[str, Any]:
+def _archive(files: HostFiles, place: Place, to: Path, say: Say, *, app: str) -> dict[str, Any]:
     archive = f"{place.key}.tar"
-    mounts = [Mount("/from", place.kind, place.source, read_only=True), Mount("/to", "bind", str(to))]
     started = time.monotonic()
-    command = ["sh", "-c", f"tar -C /from --xattrs --sparse --numeric-owner -cf /to/{archive} ."]
     with _progress(to / archive, say):
-        code, output = engine.run_helper(HELPER_IMAGE, command, mounts, name=f"{app}{L.RESERVED_INFIX}backup-{place.key}")
-    if code != 0:
-        raise ApplyFailed(f"backup of {place.kind} {place.source} failed (exit {code}): {output.strip()[-400:]}")
+        files.archive_to(place.kind, place.source, to / archive, name=f"{app}{L.RESERVED_INFIX}backup-{place.key}")
     size = (to / archive).stat().st_size
     say(f"{place.key}: {place.kind} {place.source} -> {archive} ({size / 1048576:.1f} MiB in {time.monotonic() - started:.1f}s)")
     return {"key": place.key, "kind": place.kind, "source": place.source, "file": archive, "bytes": size, "sha256": _sha256(to / archive)}
@@ -121,7 +121,7 @@ def _progress(path: Path, say: Say, every: float = 5.0) -> Iterator[None]:
         thread.join()
 
 
-def _hot(engine: Engine, container: ObservedContainer, to: Path, places: list[Place], manifest: dict[str, Any], say: Say) -> str:
+def _hot(engine: Engine, files: HostFiles, container: ObservedContainer, to: Path, places: list[Place], manifest: dict[str, Any], say: Say) -> str:
     image = container.image.lower()
     if "mariadb" in image or "mysql" in image:
         dump = "mariadb-dump" if "mariadb" in image else "mysqldump"
@@ -146,7 +146,7 @@ def _hot(engine: Engine, container: ObservedContainer, to: Path, places: list[Pl
         else:
             raise ApplyFailed(f"hot backup of {container.name}: BGSAVE did not finish in 60s")
         for place in places:
-            manifest["archives"].append(_archive(engine, place, to, say, app=manifest["app"]))
+            manifest["archives"].append(_archive(files, place, to, say, app=manifest["app"]))
         return "hot: redis BGSAVE"
     raise UsageError(f"no hot backup for image {container.image}; use the default (stop, copy, start)")
 
@@ -206,16 +206,12 @@ def _file_archives(manifest: dict[str, Any]) -> list[dict[str, Any]]:
     return [a for a in manifest["archives"] if a["kind"] in ("volume", "bind")]
 
 
-def restore_archives(engine: Engine, manifest: dict[str, Any], source: Path, *, force: bool, say: Say) -> None:
+def restore_archives(files: HostFiles, manifest: dict[str, Any], source: Path, *, force: bool, say: Say) -> None:
     """Untar each archive onto its place (created before, if missing; checked by check_targets)."""
     for archive in _file_archives(manifest):
         place = Place(archive["key"], archive["kind"], archive["source"])
-        clear = "find /to -mindepth 1 -delete && " if force else ""
-        command = ["sh", "-c", f"{clear}tar -C /to --xattrs --sparse --numeric-owner -xpf /from/{archive['file']}"]
-        mounts = [Mount("/from", "bind", str(source), read_only=True), Mount("/to", place.kind, place.source)]
-        code, output = engine.run_helper(HELPER_IMAGE, command, mounts, name=f"{manifest['app']}{L.RESERVED_INFIX}restore-{place.key}")
-        if code != 0:
-            raise ApplyFailed(f"restore of {archive['file']} onto {place.kind} {place.source} failed (exit {code}): {output.strip()[-400:]}")
+        name = f"{manifest['app']}{L.RESERVED_INFIX}restore-{place.key}"
+        files.restore_from(source / archive["file"], place.kind, place.source, clear=force, name=name)
         say(f"{archive['file']} -> {place.kind} {place.source}")
 
 

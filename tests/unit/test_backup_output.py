@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from orchestrate.backends.local_files import LocalHostFiles
 from orchestrate.errors import ApplyFailed
 from orchestrate.tools.backup import _hot
 from tests.unit.builders import foreign_container
@@ -31,7 +32,7 @@ class ExecEngine:
 
 def _backup(engine: ExecEngine, tmp_path: Path, image: str = "mariadb:11") -> dict[str, Any]:
     manifest: dict[str, Any] = {"app": "db", "archives": []}
-    _hot(engine, replace(foreign_container("db"), image=image), tmp_path, [], manifest, lambda line: None)  # type: ignore[arg-type]
+    _hot(engine, LocalHostFiles(engine), replace(foreign_container("db"), image=image), tmp_path, [], manifest, lambda line: None)  # type: ignore[arg-type]
     return manifest
 
 
