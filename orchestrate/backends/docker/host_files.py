@@ -94,7 +94,7 @@ class HelperHostFiles:
         return int(self._ask([SIZE, _on_host(source)], [_host_root()], "size")[0])
 
     def _facts(self, inner_paths: list[str], mounts: list[Mount]) -> list[list[str]]:
-        rows = [line.split()[1:] for line in self._ask([FACTS, *inner_paths], mounts, "look at data places")]
+        rows = [line.split() for line in self._ask([FACTS, *inner_paths], mounts, "look at data places")]
         return [row[1:] for row in sorted(rows, key=lambda row: int(row[0]))]
 
     def _ask(self, script_and_args: list[str], mounts: list[Mount], what: str) -> list[str]:
