@@ -9,18 +9,15 @@ read-only.
 
 from __future__ import annotations
 
-import os
-import shutil
 from collections.abc import Callable
 from contextlib import AbstractContextManager
 
 from orchestrate import labels as L
-from orchestrate.backends import Engine
+from orchestrate.backends import Engine, HostFiles
+from orchestrate.backends.host_files import HELPER_IMAGE
 from orchestrate.decide.remap import Migration
 from orchestrate.errors import ApplyFailed
 from orchestrate.model.desired import Mount
-
-HELPER_IMAGE = os.environ.get("STATEFUL_HELPER_IMAGE", "debian:bookworm-slim")
 
 COPY = ["sh", "-c", "set -e; cp -a --sparse=always /from/. /to/; sync"]
 
@@ -68,15 +65,12 @@ def copy_and_verify(engine: Engine, migration: Migration, *, step: Step) -> str:
     return output.strip().splitlines()[-1] if output.strip() else "verified"
 
 
-def check_space(migration: Migration, target_path: str | None) -> None:
-    """Before anything stops: the new place must hold the data (with 5% to spare)."""
-    if migration.target_kind != "bind" or target_path is None or not migration.size:
+def check_space(files: HostFiles, migration: Migration) -> None:
+    """Before anything stops: the new place must hold the data (with 5% to spare), on the app's host."""
+    if migration.target_kind != "bind" or not migration.size:
         return
-    probe = target_path
-    while probe and not os.path.exists(probe):
-        probe = os.path.dirname(probe)
-    free = shutil.disk_usage(probe or "/").free
+    target, free = migration.target, files.free_bytes(migration.target)
     if free < migration.size * 1.05:
         raise ApplyFailed(
-            f"remap {migration.app}/{migration.key}: {target_path} has {free:,} bytes free, the data needs {migration.size:,}; nothing was stopped"
+            f"remap {migration.app}/{migration.key}: {target} has {free:,} bytes free, the data needs {migration.size:,}; nothing was stopped"
         )

@@ -17,7 +17,7 @@ from orchestrate.act.copy import HELPER_IMAGE, Step, check_space, copy_and_verif
 from orchestrate.act.health import HealthGate, wait_healthy
 from orchestrate.act.recover import HEALTH_PASSED, resolve
 from orchestrate.act.report import Options, Outcome, Report, Reporter
-from orchestrate.backends import Engine, local_files
+from orchestrate.backends import Fleet
 from orchestrate.decide.compare import mount_diffs
 from orchestrate.decide.plan import AppAction, Kind, Plan, uncovered_volumes_problem
 from orchestrate.errors import ApplyFailed, ExitCode, StatefulError, TransientEngineError
@@ -86,14 +86,15 @@ class JournaledOperation:
 class Executor:
     def __init__(
         self,
-        engine: Engine,
+        fleet: Fleet,
         *,
         report: Reporter = _quiet,
         options: Options | None = None,
         journal: Journal | None = None,
         run_id: int = 0,
     ) -> None:
-        self.engine = engine
+        self.fleet = fleet
+        self.engine = fleet.engine
         self.report = report
         self.options = options or Options()
         self.journal = journal
@@ -129,7 +130,7 @@ class Executor:
         if action.kind is Kind.DEFERRED:
             return Outcome(app.name, action.kind, True, action.notes[-1])
         try:
-            self._prepare(action)
+            self._prepare(action, app)
             if action.kind is not Kind.NOOP:
                 self._wait_dependencies(app, apps)
             self._apply(action, app)
@@ -143,7 +144,7 @@ class Executor:
         yield
         self.report(app, what, time.monotonic() - started)
 
-    def _prepare(self, action: AppAction) -> None:
+    def _prepare(self, action: AppAction, app: DesiredApp) -> None:
         """Network, volumes, host dirs and image: everything before any container is touched."""
         if action.create_network:
             with self._step(action.app, f"create network {action.create_network}"):
@@ -153,7 +154,7 @@ class Executor:
                 self.engine.create_volume(volume)
         for bind in action.create_dirs:
             with self._step(action.app, f"create directory {bind.path}"):
-                local_files.create_dir(bind)
+                self.fleet.files(app.host).create_dir(bind)
         if action.pull:
             with self._step(action.app, f"pull {action.pull}"):
                 self._pull(action.pull)
@@ -213,7 +214,7 @@ class Executor:
     def _before_migrations(self, action: AppAction, app: DesiredApp) -> None:
         """Space and the helper image are checked before anything is stopped."""
         for migration in action.migrations:
-            check_space(migration, migration.target if migration.target_kind == "bind" else None)
+            check_space(self.fleet.files(app.host), migration)
         if self.engine.inspect_image(HELPER_IMAGE) is None:
             with self._step(app.name, f"pull {HELPER_IMAGE} (copy helper)"):
                 self._pull(HELPER_IMAGE)

@@ -1,55 +1,85 @@
-"""The host's filesystem: the bind-mount directories that the spec names.
+"""HostFiles for the local socket: the engine's host is this machine, so its paths are read directly.
 
-Looks at and creates directories only; never deletes or empties anything.
+Used only when the endpoint is a unix socket (see backends.connect_fleet); for any other endpoint
+these paths would be the controller's, not the engine's. Looks at and creates directories only;
+never deletes or empties anything itself (a forced restore empties a place inside a helper).
 """
 
 from __future__ import annotations
 
 import os
+import shutil
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 from orchestrate import labels as L
+from orchestrate.backends.host_files import HELPER_IMAGE, SIZE_LIMIT, TAR_OPTIONS
+from orchestrate.backends.interface import Engine
 from orchestrate.errors import ApplyFailed
 from orchestrate.model.desired import BindDir, Mount
 from orchestrate.model.facts import DataFacts, data_key
 from orchestrate.model.observed import HostDir, ObservedVolume
 
 
-def observe_dirs(paths: Iterable[str]) -> dict[str, HostDir]:
-    found: dict[str, HostDir] = {}
-    for path in paths:
-        p = Path(path)
-        found[path] = HostDir(path, p.exists(), p.is_dir())
-    return found
+class LocalHostFiles:
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine  # archives are still written by a helper: GNU tar, as root
+
+    def observe_dirs(self, paths: Iterable[str]) -> dict[str, HostDir]:
+        return {path: HostDir(path, Path(path).exists(), Path(path).is_dir()) for path in paths}
+
+    def create_dir(self, bind: BindDir) -> None:
+        path = Path(bind.path)
+        try:
+            path.mkdir(parents=True, exist_ok=True)
+            if bind.mode is not None:
+                path.chmod(bind.mode)
+            if bind.owner:
+                uid, _, gid = bind.owner.partition(":")
+                os.chown(path, int(uid), int(gid) if gid else -1)
+        except OSError as exc:
+            raise ApplyFailed(f"volume {bind.key}: cannot create {bind.path}: {exc.strerror}") from None
+
+    def data_facts(self, mounts: Iterable[Mount], volumes: Mapping[str, ObservedVolume]) -> dict[str, DataFacts]:
+        facts: dict[str, DataFacts] = {}
+        for mount in mounts:
+            if not mount.holds_data:
+                continue
+            key = data_key(mount.kind, mount.source)
+            if mount.kind == "volume":
+                facts[key] = _volume_facts(mount.source, volumes.get(mount.source))
+            elif mount.kind == "bind":
+                facts[key] = _bind_facts(mount.source)
+        return facts
+
+    def free_bytes(self, path: str) -> int:
+        probe = path
+        while probe and not os.path.exists(probe):
+            probe = os.path.dirname(probe)
+        return shutil.disk_usage(probe or "/").free
+
+    def tree_size(self, kind: str, source: str, volumes: Mapping[str, ObservedVolume]) -> int:
+        path = volumes[source].mountpoint if kind == "volume" and source in volumes else source
+        return _tree_size(path)
+
+    def archive_to(self, kind: str, source: str, archive: Path, *, name: str) -> None:
+        mounts = [Mount("/from", kind, source, read_only=True), Mount("/to", "bind", str(archive.parent))]
+        command = ["sh", "-c", f'tar -C /from {TAR_OPTIONS} -cf "/to/$1" .', "sh", archive.name]
+        code, output = self.engine.run_helper(HELPER_IMAGE, command, mounts, name=name)
+        if code != 0:
+            raise ApplyFailed(f"archive of {kind} {source} failed (exit {code}): {output.strip()[-400:]}")
+
+    def restore_from(self, archive: Path, kind: str, source: str, *, clear: bool, name: str) -> None:
+        mounts = [Mount("/from", "bind", str(archive.parent), read_only=True), Mount("/to", kind, source)]
+        code, output = self.engine.run_helper(HELPER_IMAGE, unpack_command(f"/from/{archive.name}", clear=clear), mounts, name=name)
+        if code != 0:
+            raise ApplyFailed(f"restore of {archive.name} onto {kind} {source} failed (exit {code}): {output.strip()[-400:]}")
 
 
-def create_dir(bind: BindDir) -> None:
-    """Create a bind source with the spec's mode and owner (not root-owned 0755 by accident)."""
-    path = Path(bind.path)
-    try:
-        path.mkdir(parents=True, exist_ok=True)
-        if bind.mode is not None:
-            path.chmod(bind.mode)
-        if bind.owner:
-            uid, _, gid = bind.owner.partition(":")
-            os.chown(path, int(uid), int(gid) if gid else -1)
-    except OSError as exc:
-        raise ApplyFailed(f"volume {bind.key}: cannot create {bind.path}: {exc.strerror}") from None
-
-
-def data_facts(mounts: Iterable[Mount], volumes: Mapping[str, ObservedVolume]) -> dict[str, DataFacts]:
-    """What is at each data mount's source: exists, identity, how many top-level entries."""
-    facts: dict[str, DataFacts] = {}
-    for mount in mounts:
-        if not mount.holds_data:
-            continue
-        key = data_key(mount.kind, mount.source)
-        if mount.kind == "volume":
-            facts[key] = _volume_facts(mount.source, volumes.get(mount.source))
-        elif mount.kind == "bind":
-            facts[key] = _bind_facts(mount.source)
-    return facts
+def unpack_command(archive: str, *, clear: bool) -> list[str]:
+    """The helper's command that unpacks `archive` onto /to (emptied first when `clear`)."""
+    empty = "find /to -mindepth 1 -delete && " if clear else ""
+    return ["sh", "-c", f'{empty}tar -C /to {TAR_OPTIONS} -xpf "$1"', "sh", archive]
 
 
 def _volume_facts(name: str, volume: ObservedVolume | None) -> DataFacts:
@@ -58,7 +88,11 @@ def _volume_facts(name: str, volume: ObservedVolume | None) -> DataFacts:
     # The engine keeps local volumes under its Mountpoint; when we run beside it (as root) we can
     # count what is there. Elsewhere the content is unknown and only identity is compared.
     identity = volume.labels.get(L.VOLUME_ID, "")
-    return DataFacts("volume", name, exists=True, identity=f"id {identity}" if identity else "", entries=_entries(Path(volume.mountpoint)))
+    return DataFacts("volume", name, exists=True, identity=volume_identity(identity), entries=_entries(Path(volume.mountpoint)))
+
+
+def volume_identity(volume_id: str) -> str:
+    return f"id {volume_id}" if volume_id else ""
 
 
 def _bind_facts(path: str) -> DataFacts:
@@ -79,13 +113,12 @@ def _entries(path: Path) -> int | None:
         return None
 
 
-def tree_size(path: str, *, limit: int = 50_000) -> int:
-    """Bytes under `path`, walking at most `limit` entries (a fingerprint, not an audit)."""
+def _tree_size(path: str) -> int:
     total, seen = 0, 0
     for root, dirs, files in os.walk(path):
         for name in files:
             seen += 1
-            if seen > limit:
+            if seen > SIZE_LIMIT:
                 return total
             try:
                 total += os.lstat(os.path.join(root, name)).st_size

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from orchestrate.cli.base import cli, console, duration, engine_for, load_specs, state_dir_of
+from orchestrate.cli.base import cli, console, duration, engine_for, fleet_for, load_specs, state_dir_of
 from orchestrate.errors import UsageError
 
 if TYPE_CHECKING:
@@ -76,8 +76,8 @@ def adopt(ctx: click.Context, container: str, output: str | None, into: str | No
 
     if not (output or into):
         raise UsageError("adopt needs a place for the spec: -o FILE or --into DIR|FILE")
-    engine = engine_for(ctx)
-    captures = capture_containers(engine, [container])
+    fleet = fleet_for(ctx)
+    captures = capture_containers(fleet.engine, [container])
     written, _ = write_captures(captures, output=Path(output) if output else None, into=Path(into) if into else None)
     _say_written(captures, written)
     name = captures[0].name
@@ -91,7 +91,7 @@ def adopt(ctx: click.Context, container: str, output: str | None, into: str | No
     desired = [a for a in load_specs(ctx, [str(scope)]) if a.name == name]
     out = console()
     result = converge.apply(
-        lambda: engine,
+        lambda: fleet,
         desired,
         state_dir=state_dir_of(ctx),
         options=Options(health_timeout=duration(health_timeout), settle_seconds=duration(settle) or 0.0),

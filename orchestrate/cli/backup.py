@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from orchestrate.cli.base import cli, console, engine_for, load_specs, state_dir_of
+from orchestrate.cli.base import cli, console, fleet_for, load_specs, state_dir_of
 
 
 @cli.command()
@@ -20,7 +20,7 @@ def backup(ctx: click.Context, app: str, to: str | None, hot: bool) -> None:
 
     out = console()
     say = lambda text: out.print(text, markup=False)  # noqa: E731
-    done = backups.backup_app(lambda: engine_for(ctx), app, state_dir_of(ctx), to=Path(to) if to else None, hot=hot, say=say)
+    done = backups.backup_app(lambda: fleet_for(ctx), app, state_dir_of(ctx), to=Path(to) if to else None, hot=hot, say=say)
     say(f"backup of {app} in {done}")
 
 
@@ -36,7 +36,7 @@ def restore(ctx: click.Context, app: str, source: str, force: bool) -> None:
 
     out = console()
     result = put_back(
-        lambda: engine_for(ctx),
+        lambda: fleet_for(ctx),
         app,
         Path(source),
         state_dir_of(ctx),

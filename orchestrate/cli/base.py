@@ -18,7 +18,7 @@ from orchestrate.errors import ExitCode, SpecError, StatefulError, UsageError
 if TYPE_CHECKING:
     from rich.console import Console
 
-    from orchestrate.backends import Engine
+    from orchestrate.backends import Engine, Fleet
 
 OUTPUT = click.option("--output", "-o", type=click.Choice(["text", "json"]), default="text", show_default=True, help="Output format.")
 PATHS = click.argument("paths", nargs=-1, required=True, type=click.Path())
@@ -37,6 +37,13 @@ def engine_for(ctx: click.Context) -> Engine:
     from orchestrate.backends import connect
 
     return connect(ctx.obj.get("endpoint"))
+
+
+def fleet_for(ctx: click.Context) -> Fleet:
+    """The engine and its host's files: for every command that looks at or writes data."""
+    from orchestrate.backends import connect_fleet
+
+    return connect_fleet(ctx.obj.get("endpoint"))
 
 
 def duration(value: str | None) -> float | None:

@@ -8,7 +8,7 @@ from typing import Any
 
 import click
 
-from orchestrate.cli.base import OUTPUT, PATHS, cli, console, duration, engine_for, load_specs, state_dir_of
+from orchestrate.cli.base import OUTPUT, PATHS, cli, console, duration, engine_for, fleet_for, load_specs, state_dir_of
 from orchestrate.errors import ExitCode, UsageError
 
 
@@ -22,7 +22,7 @@ def diff(ctx: click.Context, paths: tuple[str, ...], output: str) -> None:
     from orchestrate.runs import pipeline
 
     desired = load_specs(ctx, paths)
-    planned = pipeline.plan(engine_for(ctx), desired, pipeline.read_safeguards(state_dir_of(ctx)))
+    planned = pipeline.plan(fleet_for(ctx), desired, pipeline.read_safeguards(state_dir_of(ctx)))
     if output == "json":
         click.echo(json.dumps(documents.plan_json(planned.plan), indent=2))
     else:
@@ -88,7 +88,7 @@ def apply(
                 out.print(line)
 
     result = converge.apply(
-        lambda: engine_for(ctx),
+        lambda: fleet_for(ctx),
         desired,
         state_dir=state_dir_of(ctx),
         options=options,
@@ -127,7 +127,7 @@ def status(ctx: click.Context, paths: tuple[str, ...], output: str) -> None:
     from orchestrate.output import terminal
     from orchestrate.runs import pipeline
 
-    rows = pipeline.status(engine_for(ctx), list(paths), pipeline.read_safeguards(state_dir_of(ctx)))
+    rows = pipeline.status(fleet_for(ctx), list(paths), pipeline.read_safeguards(state_dir_of(ctx)))
     if output == "json":
         click.echo(json.dumps(terminal.status_json(rows), indent=2))
     elif not rows:

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from orchestrate.cli.base import OUTPUT, PATHS, cli, console, duration, engine_for, load_specs, state_dir_of
+from orchestrate.cli.base import OUTPUT, PATHS, cli, console, duration, engine_for, fleet_for, load_specs, state_dir_of
 from orchestrate.errors import ExitCode, LockBusy, UsageError
 
 if TYPE_CHECKING:
@@ -117,7 +117,7 @@ def reconcile(
         watched.clear()
         watched.update(a.name for a in desired)
         result = converge.apply(
-            lambda: engine_for(ctx),
+            lambda: fleet_for(ctx),
             desired,
             state_dir=state_dir_of(ctx),
             options=options,
@@ -209,7 +209,7 @@ def _check(ctx: click.Context, paths: tuple[str, ...], out: Output, metrics_file
 
     desired = load_specs(ctx, paths)
     guards = pipeline.read_safeguards(state_dir_of(ctx), policy)
-    planned = pipeline.plan(engine_for(ctx), desired, guards, max_recreates=policy.max_recreates)
+    planned = pipeline.plan(fleet_for(ctx), desired, guards, max_recreates=policy.max_recreates)
     if out.json_lines:
         out.record({"time": time.time(), **documents.plan_json(planned.plan)})
     else:

@@ -19,6 +19,7 @@ from orchestrate import databases
 from orchestrate.errors import SpecError, SpecProblem
 from orchestrate.model.desired import (
     DEFAULT_NETWORK,
+    LOCAL_HOST,
     SECRETS_DIR,
     BindDir,
     DesiredApp,
@@ -92,6 +93,7 @@ def _desired(item: SourcedApp, every: dict[str, SourcedApp]) -> DesiredApp:
         secrets_hash=_digest_of(item.secret_digests),
         database=app.database or "",
         inputs=tuple(str((base / f).resolve()) for f in [*app.env_file, *(s.file for s in app.secrets.values())]),
+        host=app.host or LOCAL_HOST,
     )
     return _with_hash(desired, item.secret_digests)
 
@@ -210,6 +212,7 @@ def _with_hash(app: DesiredApp, secret_digests: object) -> DesiredApp:
     body.pop("inputs")
     if not body["database"]:
         body.pop("database")  # added later: an app that does not choose one keeps the hash it had
+    body.pop("host")  # where an app runs is not how it runs: the hash of every existing app stays
     body["secrets"] = secret_digests
     digest = hashlib.sha256(json.dumps(body, sort_keys=True, default=str).encode()).hexdigest()
     return replace(app, spec_hash=digest[:16])

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 
 DEFAULT_NETWORK = "bridge"
 # Networks every engine has; they are used, never created.
+LOCAL_HOST = "local"  # the host of an app whose spec names none
 BUILTIN_NETWORKS = frozenset({"bridge", "host", "none"})
 SECRETS_DIR = "/run/secrets"
 # Host addresses that mean "every address": a port bound to either is bound to all (written "").
@@ -116,6 +117,7 @@ class DesiredApp:
     database: str = ""  # the spec's `database:` kind; "" = recognised from the image
     inputs: tuple[str, ...] = field(default=(), compare=False)  # files read besides the spec (env files, secrets)
     spec_hash: str = field(default="", compare=False)
+    host: str = LOCAL_HOST  # the fleet host whose engine runs it and whose files hold its data
 
 
 def normalise_driver(driver: str | None) -> str:

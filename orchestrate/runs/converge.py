@@ -16,11 +16,10 @@ from pathlib import Path
 
 from orchestrate.act.recover import Resolution, needs_recovery, recover_open_operations
 from orchestrate.act.report import Options, Outcome, Report, Reporter
-from orchestrate.backends import Engine
-from orchestrate.backends.local_files import data_facts, tree_size
+from orchestrate.backends import Engine, Fleet
 from orchestrate.decide.plan import Kind
 from orchestrate.model.desired import DesiredApp
-from orchestrate.model.facts import Fingerprint, data_key
+from orchestrate.model.facts import DataFacts, Fingerprint, data_key
 from orchestrate.model.observed import ObservedState
 from orchestrate.output import documents
 from orchestrate.runs import pipeline
@@ -46,7 +45,7 @@ class RunResult:
 
 
 def apply(
-    engine_factory: Callable[[], Engine],
+    fleet_factory: Callable[[], Fleet],
     desired: list[DesiredApp],
     *,
     state_dir: Path,
@@ -60,14 +59,14 @@ def apply(
     """One run under the state dir's lock (exit 75 at once when busy, unless wait_lock)."""
     policy = policy or Policy()
     with RunLock(state_dir, wait_seconds=wait_lock):
-        engine = engine_factory()
+        fleet = fleet_factory()
         with Store.open(state_dir) as store:
             options = replace(options, state_dir=store.identity)  # what the containers it makes are labelled with
-            return _locked_run(engine, store, desired, options=options, policy=policy, report=report, on_plan=on_plan, should_stop=should_stop)
+            return _locked_run(fleet, store, desired, options=options, policy=policy, report=report, on_plan=on_plan, should_stop=should_stop)
 
 
 def _locked_run(
-    engine: Engine,
+    fleet: Fleet,
     store: Store,
     desired: list[DesiredApp],
     *,
@@ -78,14 +77,15 @@ def _locked_run(
     should_stop: Callable[[], bool],
 ) -> RunResult:
     started = time.monotonic()
+    engine = fleet.engine
     names = {a.name for a in desired}
-    observed = pipeline.observe(engine, desired, fingerprints=store.fingerprints())  # serves recovery and plan
+    observed = pipeline.observe(fleet, desired, fingerprints=store.fingerprints())  # serves recovery and plan
     recovered = []
     if needs_recovery(store, observed.listed, names):
         say = lambda app, what: report(app, what, None)  # noqa: E731
         recovered = recover_open_operations(engine, store, apps=names, listed=observed.listed, say=say)
-        observed = pipeline.observe(engine, desired, fingerprints=store.fingerprints())
-    planned = _plan(engine, store, desired, policy, observed=observed)
+        observed = pipeline.observe(fleet, desired, fingerprints=store.fingerprints())
+    planned = _plan(fleet, store, desired, policy, observed=observed)
     on_plan(planned)
     quiet = not (planned.plan.changes or recovered or (policy.prune and planned.plan.orphans))
     # A run that finds nothing to do leaves no history row: cron's every-minute runs would bury
@@ -97,16 +97,16 @@ def _locked_run(
     current = planned
     while True:
         result.rounds += 1
-        round_report = _execute(engine, store, current, desired, options=options, report=report, run_id=run_id, should_stop=should_stop)
+        round_report = _execute(fleet, store, current, desired, options=options, report=report, run_id=run_id, should_stop=should_stop)
         result.report.outcomes.extend(round_report.outcomes)
         result.report.stopped = round_report.stopped
-        observed = current.observed if engine.mutations == 0 else pipeline.observe(engine, desired, fingerprints=store.fingerprints())
-        remember_data(store, desired, observed, round_report, current)
+        observed = current.observed if engine.mutations == 0 else pipeline.observe(fleet, desired, fingerprints=store.fingerprints())
+        remember_data(fleet, store, desired, observed, round_report, current)
         if round_report.exit_code or round_report.stopped or not current.plan.changes or result.rounds >= policy.max_rounds:
             break
         # Level-triggered: look again, from scratch, and go on while drift remains (the cap on
         # recreates holds for the whole run, not per round).
-        current = _plan(engine, store, desired, policy, done=_recreated(result.report))
+        current = _plan(fleet, store, desired, policy, done=_recreated(result.report))
         if not current.plan.changes:
             break
     if policy.prune and not result.report.stopped:
@@ -114,14 +114,14 @@ def _locked_run(
     result.mutations = engine.mutations
     result.seconds = time.monotonic() - started
     if result.rounds > 1 or engine.mutations:
-        result.remaining = _plan(engine, store, desired, policy, done=_recreated(result.report))
+        result.remaining = _plan(fleet, store, desired, policy, done=_recreated(result.report))
     if run_id:
         store.finish_run(run_id, documents.report_json(result.report, engine.mutations), int(result.report.exit_code))
     return result
 
 
 def _execute(
-    engine: Engine,
+    fleet: Fleet,
     store: Store,
     planned: pipeline.Planned,
     desired: list[DesiredApp],
@@ -136,15 +136,15 @@ def _execute(
         return Report([Outcome(a.app, a.kind, True) for a in planned.plan.actions])
     from orchestrate.act.execute import Executor
 
-    return Executor(engine, report=report, options=options, journal=store, run_id=run_id).run(planned.plan, desired, should_stop=should_stop)
+    return Executor(fleet, report=report, options=options, journal=store, run_id=run_id).run(planned.plan, desired, should_stop=should_stop)
 
 
 def _plan(
-    engine: Engine, store: Store, desired: list[DesiredApp], policy: Policy, *, done: int = 0, observed: ObservedState | None = None
+    fleet: Fleet, store: Store, desired: list[DesiredApp], policy: Policy, *, done: int = 0, observed: ObservedState | None = None
 ) -> pipeline.Planned:
     """Planned exactly as `diff` plans (pipeline.safeguards, pipeline.plan), from the store as it is now."""
     guards = pipeline.safeguards(store, policy, state_dir=store.identity)
-    return pipeline.plan(engine, desired, guards, max_recreates=policy.max_recreates, recreated=done, observed=observed)
+    return pipeline.plan(fleet, desired, guards, max_recreates=policy.max_recreates, recreated=done, observed=observed)
 
 
 def _recreated(report: Report) -> int:
@@ -167,16 +167,20 @@ def _prune(engine: Engine, planned: pipeline.Planned, report: Reporter) -> list[
     return pruned
 
 
-def remember_data(store: Store, desired: list[DesiredApp], observed: ObservedState, result: Report, planned: pipeline.Planned) -> None:
+def remember_data(fleet: Fleet, store: Store, desired: list[DesiredApp], observed: ObservedState, result: Report, planned: pipeline.Planned) -> None:
     """Fingerprint the data of each app that is up and healthy now: the data guard's memory."""
     ok = {o.app for o in result.outcomes if o.ok}
     changed = {a.app for a in planned.plan.actions if a.kind is not Kind.NOOP}
     known = store.fingerprints()
-    facts = data_facts((m for a in desired for m in a.mounts), observed.volumes)
+    facts_on: dict[str, dict[str, DataFacts]] = {}
     for app in desired:
         container = observed.containers.get(app.name)
         if app.name not in ok or container is None or not container.running or container.health not in ("", "healthy"):
             continue
+        files = fleet.files(app.host)
+        if app.host not in facts_on:  # one look per host, at every app's data on it
+            facts_on[app.host] = files.data_facts((m for a in desired if a.host == app.host for m in a.mounts), observed.volumes)
+        facts = facts_on[app.host]
         for mount in app.mounts:
             if not mount.holds_data or mount.owner_app != app.name:
                 continue
@@ -185,7 +189,7 @@ def remember_data(store: Store, desired: list[DesiredApp], observed: ObservedSta
                 continue
             fresh = _fingerprint(app.name, mount.key, found.kind, found.source, found.identity, found.entries, mount.target)
             if _worth_writing(known.get((app.name, mount.key)), fresh, app.name in changed):
-                store.save_fingerprint(_with_size(fresh, observed, mount.kind, mount.source))
+                store.save_fingerprint(replace(fresh, size=files.tree_size(mount.kind, mount.source, observed.volumes)))
         # The app runs healthy without keys it no longer has (the guard let it, as asked): the
         # data there is no longer its data to guard.
         keys = {m.key for m in app.mounts}
@@ -205,8 +209,4 @@ def _worth_writing(old: Fingerprint | None, new: Fingerprint, changed: bool) -> 
     # datadir's size every minute from cron would cost more than the run itself.
     return (old.kind, old.source, old.identity, old.held_data, old.target) != (new.kind, new.source, new.identity, new.held_data, new.target)
 
-
-def _with_size(fp: Fingerprint, observed: ObservedState, kind: str, source: str) -> Fingerprint:
-    path = observed.volumes[source].mountpoint if kind == "volume" and source in observed.volumes else source
-    return replace(fp, size=tree_size(path))
 

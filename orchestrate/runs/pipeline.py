@@ -13,14 +13,14 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from orchestrate import labels as L
-from orchestrate.backends import Engine
-from orchestrate.backends.local_files import data_facts, observe_dirs
+from orchestrate.backends import LOCAL, Fleet
 from orchestrate.decide.desire import build_desired
 from orchestrate.decide.guard import Fingerprints
 from orchestrate.decide.plan import Plan, Safeguards, hold_back_recreates, make_plan
 from orchestrate.errors import SpecError
 from orchestrate.model.desired import DesiredApp, Mount
-from orchestrate.model.observed import ObservedState
+from orchestrate.model.facts import DataFacts
+from orchestrate.model.observed import HostDir, ObservedState, ObservedVolume
 from orchestrate.output.status import StatusRow, status_rows
 from orchestrate.runs.speccache import load_cached
 from orchestrate.state import Store
@@ -63,17 +63,21 @@ def load(paths: Iterable[str | Path], environ: Mapping[str, str] | None = None, 
     return load_cached(paths, env, cache_dir, parse)
 
 
-def observe(engine: Engine, desired: list[DesiredApp], *, fingerprints: Fingerprints | None = None) -> ObservedState:
-    """One look at the engine and at the data places: the specs' and, for remaps, the remembered ones."""
-    snapshot = engine.snapshot(app_names=[a.name for a in desired], image_refs={a.image for a in desired})
+def observe(fleet: Fleet, desired: list[DesiredApp], *, fingerprints: Fingerprints | None = None) -> ObservedState:
+    """One look at the engine and at the data places: the specs' and, for remaps, the remembered ones.
+
+    The data places are looked at on the host each app runs on (its HostFiles), never here.
+    """
+    snapshot = fleet.engine.snapshot(app_names=[a.name for a in desired], image_refs={a.image for a in desired})
     remembered = [Mount(target="", kind=f.kind, source=f.source, owner_app=f.app, key=f.key) for f in (fingerprints or {}).values()]
+    host_dirs, data = _look_at_data(fleet, desired, remembered, snapshot.volumes)
     return ObservedState(
         containers=snapshot.containers,
         volumes=snapshot.volumes,
         networks=snapshot.networks,
         images=snapshot.images,
-        host_dirs=observe_dirs(d.path for a in desired for d in a.bind_dirs),
-        data=data_facts([*(m for a in desired for m in a.mounts), *remembered], snapshot.volumes),
+        host_dirs=host_dirs,
+        data=data,
         mount_users=snapshot.mount_users,
         listed=snapshot.listed,
     )
@@ -91,6 +95,21 @@ def safeguards(store: Store | None, policy: Policy, *, state_dir: str) -> Safegu
         adopt=policy.adopt,
         force_target=policy.force_target,
     )
+def _look_at_data(
+    fleet: Fleet, desired: list[DesiredApp], remembered: list[Mount], volumes: Mapping[str, ObservedVolume]
+) -> tuple[dict[str, HostDir], dict[str, DataFacts]]:
+    """Bind sources and data facts, each asked of the host its app runs on (a remembered place:
+    the host of the app that remembers it)."""
+    host_of = {a.name: a.host for a in desired}
+    host_dirs: dict[str, HostDir] = {}
+    data: dict[str, DataFacts] = {}
+    for host in sorted({*host_of.values(), *(host_of.get(m.owner_app, LOCAL) for m in remembered)}):
+        files = fleet.files(host)
+        host_dirs |= files.observe_dirs(d.path for a in desired if a.host == host for d in a.bind_dirs)
+        mounts = [m for a in desired if a.host == host for m in a.mounts]
+        mounts += [m for m in remembered if host_of.get(m.owner_app, LOCAL) == host]
+        data |= files.data_facts(mounts, volumes)
+    return host_dirs, data
 
 
 def read_safeguards(state_dir: Path, policy: Policy | None = None) -> Safeguards:
@@ -104,7 +123,7 @@ def read_safeguards(state_dir: Path, policy: Policy | None = None) -> Safeguards
 
 
 def plan(
-    engine: Engine | None,
+    fleet: Fleet | None,
     desired: list[DesiredApp],
     guards: Safeguards | None = None,
     *,
@@ -116,8 +135,8 @@ def plan(
     recreates past --max-recreates (`recreated` of them already done in this run)."""
     guards = guards or Safeguards()
     if observed is None:
-        assert engine is not None, "plan needs an engine or an observed state"
-        observed = observe(engine, desired, fingerprints=guards.fingerprints)
+        assert fleet is not None, "plan needs a fleet or an observed state"
+        observed = observe(fleet, desired, fingerprints=guards.fingerprints)
     made = make_plan(desired, observed, spec_files=_spec_scope(desired, observed), safeguards=guards)
     budget = None if max_recreates is None else max(0, max_recreates - recreated)
     return Planned(desired, observed, hold_back_recreates(made, budget))
@@ -135,16 +154,16 @@ def _spec_scope(desired: list[DesiredApp], observed: ObservedState) -> frozenset
     return frozenset(loaded | gone)
 
 
-def status(engine: Engine, paths: list[str], guards: Safeguards | None = None) -> list[StatusRow]:
+def status(fleet: Fleet, paths: list[str], guards: Safeguards | None = None) -> list[StatusRow]:
     """Status of every managed app; drift against the given specs, or the specs named in labels."""
     if paths:
         desired = load(paths)
         unreadable: dict[str, str] = {}
     else:
-        snapshot = engine.snapshot(app_names=[], image_refs=[])
+        snapshot = fleet.engine.snapshot(app_names=[], image_refs=[])
         recorded = sorted({c.labels.get(L.SPEC_FILE, "") for c in snapshot.listed.values() if c.managed} - {""})
         desired, unreadable = _load_what_loads([p for p in recorded if Path(p).is_file()])
-    planned = plan(engine, desired, guards)
+    planned = plan(fleet, desired, guards)
     rows = status_rows(planned.observed, planned.plan, {a.name for a in desired})
     return [_mark_unreadable(row, planned.observed, unreadable) for row in rows]
 

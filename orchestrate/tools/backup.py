@@ -5,6 +5,10 @@ files, xattrs) and a manifest with every archive's SHA-256. The default mode sto
 and starts it again (health-gated), so the archive is consistent for any image; `--hot` uses the
 way of the app's database kind (orchestrate.databases: a dump, or a server-side save and then the
 files), and the app keeps running. Restore refuses to write over data unless forced.
+
+The data lives on the engine's host, which need not be this machine: archives travel through the
+host's HostFiles into the backup directory here (and back), and only those local files are read
+here (sizes, checksums). No data place is ever read through a path on this machine.
 """
 
 from __future__ import annotations
@@ -21,14 +25,12 @@ from typing import Any
 
 from orchestrate import databases
 from orchestrate import labels as L
-from orchestrate.act.copy import HELPER_IMAGE
 from orchestrate.act.health import HealthGate, wait_healthy
 from orchestrate.act.report import Options
-from orchestrate.backends import Engine
+from orchestrate.backends import Engine, Fleet, HostFiles
 from orchestrate.databases import DatabaseKind, Dump, SaveThenCopy
 from orchestrate.decide.plan import managed_elsewhere
 from orchestrate.errors import ApplyFailed, Refused, SpecError, UsageError
-from orchestrate.model.desired import Mount
 from orchestrate.model.observed import ImageDefaults, ObservedContainer
 from orchestrate.runs.pipeline import load
 from orchestrate.state import RunLock
@@ -64,18 +66,19 @@ def refuse_when_managed_elsewhere(engine: Engine, app: str, state_dir: str, *, h
         raise ApplyFailed(elsewhere.message + hint)
 
 
-def backup_app(connect: Callable[[], Engine], app: str, state_dir: Path, *, to: Path | None, hot: bool, say: Say) -> Path:
+def backup_app(connect: Callable[[], Fleet], app: str, state_dir: Path, *, to: Path | None, hot: bool, say: Say) -> Path:
     """`stateful backup`: under the run lock, back up APP (default: <state dir>/backups/APP/<time>);
     a stopped-for-the-copy app is started again and waited for (health-gated)."""
     with RunLock(state_dir):
-        engine = connect()
+        fleet = connect()
+        engine = fleet.engine
         container = engine.inspect_container(app)
         if container is None or not container.managed:
             raise Refused(f"no managed app named {app!r} on {engine.endpoint}")
         if not hot:
             refuse_when_managed_elsewhere(engine, app, identity(state_dir), hint="; or back it up with --hot, which does not stop it")
         target = to or state_dir / "backups" / app / time.strftime("%Y%m%dT%H%M%S")
-        return backup(engine, container, target, hot=hot, say=say, restart=lambda: _restart(engine, container, say))
+        return backup(engine, fleet.files(), container, target, hot=hot, say=say, restart=lambda: _restart(engine, container, say))
 
 
 def _restart(engine: Engine, container: ObservedContainer, say: Say) -> None:
@@ -86,7 +89,9 @@ def _restart(engine: Engine, container: ObservedContainer, say: Say) -> None:
     say(f"started {container.app or container.name} again: {'healthy' if verdict.ok else verdict.reason}")
 
 
-def backup(engine: Engine, container: ObservedContainer, to: Path, *, hot: bool, say: Say, restart: Callable[[], None]) -> Path:
+def backup(
+    engine: Engine, files: HostFiles, container: ObservedContainer, to: Path, *, hot: bool, say: Say, restart: Callable[[], None]
+) -> Path:
     to.mkdir(parents=True, exist_ok=True, mode=0o700)
     places = data_places(container)
     if not places:
@@ -99,7 +104,7 @@ def backup(engine: Engine, container: ObservedContainer, to: Path, *, hot: bool,
         "archives": [],
     }
     if hot:
-        manifest["mode"] = _hot(engine, container, database_of(container), to, places, manifest, say)
+        manifest["mode"] = _hot(engine, files, container, database_of(container), to, places, manifest, say)
     else:
         manifest["mode"] = "stop-copy-start"
         was_running = container.running
@@ -108,7 +113,7 @@ def backup(engine: Engine, container: ObservedContainer, to: Path, *, hot: bool,
             engine.stop(container.id, timeout=container.stop_timeout or 10)
         try:
             for place in places:
-                manifest["archives"].append(_archive(engine, place, to, say, app=manifest["app"]))
+                manifest["archives"].append(_archive(files, place, to, say, app=manifest["app"]))
         finally:
             if was_running:
                 restart()
@@ -116,15 +121,11 @@ def backup(engine: Engine, container: ObservedContainer, to: Path, *, hot: bool,
     return to
 
 
-def _archive(engine: Engine, place: Place, to: Path, say: Say, *, app: str) -> dict[str, Any]:
+def _archive(files: HostFiles, place: Place, to: Path, say: Say, *, app: str) -> dict[str, Any]:
     archive = f"{place.key}.tar"
-    mounts = [Mount("/from", place.kind, place.source, read_only=True), Mount("/to", "bind", str(to))]
     started = time.monotonic()
-    command = ["sh", "-c", f"tar -C /from --xattrs --sparse --numeric-owner -cf /to/{archive} ."]
     with _progress(to / archive, say):
-        code, output = engine.run_helper(HELPER_IMAGE, command, mounts, name=f"{app}{L.RESERVED_INFIX}backup-{place.key}")
-    if code != 0:
-        raise ApplyFailed(f"backup of {place.kind} {place.source} failed (exit {code}): {output.strip()[-400:]}")
+        files.archive_to(place.kind, place.source, to / archive, name=f"{app}{L.RESERVED_INFIX}backup-{place.key}")
     size = (to / archive).stat().st_size
     say(f"{place.key}: {place.kind} {place.source} -> {archive} ({size / 1048576:.1f} MiB in {time.monotonic() - started:.1f}s)")
     return {"key": place.key, "kind": place.kind, "source": place.source, "file": archive, "bytes": size, "sha256": _sha256(to / archive)}
@@ -164,7 +165,14 @@ def database_of(container: ObservedContainer) -> DatabaseKind:
 
 
 def _hot(
-    engine: Engine, container: ObservedContainer, database: DatabaseKind, to: Path, places: list[Place], manifest: dict[str, Any], say: Say
+    engine: Engine,
+    files: HostFiles,
+    container: ObservedContainer,
+    database: DatabaseKind,
+    to: Path,
+    places: list[Place],
+    manifest: dict[str, Any],
+    say: Say,
 ) -> str:
     way = database.hot_backup
     if way is None:
@@ -179,7 +187,7 @@ def _hot(
         return f"hot: {way.tool}"
     _save(engine, container, way)
     for place in places:
-        manifest["archives"].append(_archive(engine, place, to, say, app=manifest["app"]))
+        manifest["archives"].append(_archive(files, place, to, say, app=manifest["app"]))
     return f"hot: {way.name}"
 
 
@@ -256,16 +264,12 @@ def _file_archives(manifest: dict[str, Any]) -> list[dict[str, Any]]:
     return [a for a in manifest["archives"] if a["kind"] in ("volume", "bind")]
 
 
-def restore_archives(engine: Engine, manifest: dict[str, Any], source: Path, *, force: bool, say: Say) -> None:
+def restore_archives(files: HostFiles, manifest: dict[str, Any], source: Path, *, force: bool, say: Say) -> None:
     """Untar each archive onto its place (created before, if missing; checked by check_targets)."""
     for archive in _file_archives(manifest):
         place = Place(archive["key"], archive["kind"], archive["source"])
-        clear = "find /to -mindepth 1 -delete && " if force else ""
-        command = ["sh", "-c", f"{clear}tar -C /to --xattrs --sparse --numeric-owner -xpf /from/{archive['file']}"]
-        mounts = [Mount("/from", "bind", str(source), read_only=True), Mount("/to", place.kind, place.source)]
-        code, output = engine.run_helper(HELPER_IMAGE, command, mounts, name=f"{manifest['app']}{L.RESERVED_INFIX}restore-{place.key}")
-        if code != 0:
-            raise ApplyFailed(f"restore of {archive['file']} onto {place.kind} {place.source} failed (exit {code}): {output.strip()[-400:]}")
+        name = f"{manifest['app']}{L.RESERVED_INFIX}restore-{place.key}"
+        files.restore_from(source / archive["file"], place.kind, place.source, clear=force, name=name)
         say(f"{archive['file']} -> {place.kind} {place.source}")
 
 

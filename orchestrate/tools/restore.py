@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from orchestrate.act.report import Options, Reporter
-from orchestrate.backends import Engine, local_files
+from orchestrate.backends import Engine, Fleet, HostFiles
 from orchestrate.errors import UsageError
 from orchestrate.model.desired import DesiredApp, Mount, VolumeSpec
 from orchestrate.model.observed import ObservedVolume
@@ -24,7 +24,7 @@ from orchestrate.tools import backup as backups
 
 
 def restore(
-    connect: Callable[[], Engine],
+    connect: Callable[[], Fleet],
     app: str,
     source: Path,
     state_dir: Path,
@@ -40,13 +40,14 @@ def restore(
     if manifest["app"] != app:
         raise UsageError(f"{source} is a backup of {manifest['app']!r}, not {app!r}")
     with RunLock(state_dir):
-        engine = connect()
+        fleet = connect()
+        engine, files = fleet.engine, fleet.files()
         backups.refuse_when_managed_elsewhere(engine, app, identity(state_dir))
         volumes = engine.snapshot(app_names=[], image_refs=[]).volumes
-        backups.check_targets(manifest, force=force, entries=lambda place: _entries(app, place, volumes))
+        backups.check_targets(manifest, force=force, entries=lambda place: _entries(files, app, place, volumes))
         _stop(engine, app, say)
         _create_missing_volumes(engine, app, manifest, volumes)
-        backups.restore_archives(engine, manifest, source, force=force, say=say)
+        backups.restore_archives(files, manifest, source, force=force, say=say)
         with Store.open(state_dir) as store:
             store.forget_fingerprints(app)
     spec_file = manifest.get("spec_file") or ""
@@ -54,12 +55,13 @@ def restore(
         say(f"data restored; start the app with `stateful apply <its spec>` (the spec it was backed up from, {spec_file or 'unknown'}, is gone)")
         return None
     desired = [a for a in load([spec_file]) if a.name == app]
-    return converge.apply(lambda: engine, desired, state_dir=state_dir, options=Options(), report=report)
+    return converge.apply(lambda: fleet, desired, state_dir=state_dir, options=Options(), report=report)
 
 
-def _entries(app: str, place: backups.Place, volumes: dict[str, ObservedVolume]) -> int | None:
+def _entries(files: HostFiles, app: str, place: backups.Place, volumes: dict[str, ObservedVolume]) -> int | None:
+    """How many entries a restore target holds, looked at on the app's host."""
     mount = Mount(target="", kind=place.kind, source=place.source, owner_app=app, key=place.key)
-    facts = local_files.data_facts([mount], volumes)
+    facts = files.data_facts([mount], volumes)
     return next(iter(facts.values())).entries if facts else None
 
 
@@ -67,7 +69,7 @@ def _stop(engine: Engine, app: str, say: Callable[[str], None]) -> None:
     container = engine.inspect_container(app)
     if container is not None and container.running:
         say(f"stop {app} to restore its data")
-        engine.stop(container.id, timeout=container.stop_timeout or 10)
+        engine.stop(container.id, timeout=container.stop_grace_seconds)
 
 
 def _create_missing_volumes(engine: Engine, app: str, manifest: dict[str, Any], volumes: dict[str, ObservedVolume]) -> None:

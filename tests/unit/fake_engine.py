@@ -11,7 +11,9 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
 from orchestrate import labels as L
+from orchestrate.backends import Fleet
 from orchestrate.backends.interface import EngineEvent, Snapshot
+from orchestrate.backends.local_files import LocalHostFiles
 from orchestrate.errors import EngineError, NotFoundError, StatefulError
 from orchestrate.model.desired import DesiredApp, VolumeSpec
 from orchestrate.model.observed import ImageDefaults, ListedContainer, ObservedContainer, ObservedVolume
@@ -199,3 +201,10 @@ class FakeEngine:
         if container is None:
             raise NotFoundError(f"no such container: {container_id}")
         return container
+
+
+def fleet_of(engine: FakeEngine) -> Fleet:
+    """A fleet of one host on the fake engine. Its host files are the local ones, which read what
+    the fake's volumes name (nothing, for most tests): the data facts a test wants to control
+    come from tests/unit/fake_host_files.py instead."""
+    return Fleet.single(engine, LocalHostFiles(engine))  # type: ignore[arg-type]

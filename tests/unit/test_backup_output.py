@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from orchestrate import databases
+from orchestrate.backends.local_files import LocalHostFiles
 from orchestrate.errors import ApplyFailed
 from orchestrate.tools.backup import _hot
 from tests.unit.builders import foreign_container
@@ -32,7 +33,7 @@ class ExecEngine:
 def _backup(engine: ExecEngine, tmp_path: Path, kind: str = "mariadb") -> dict[str, Any]:
     manifest: dict[str, Any] = {"app": "db", "archives": []}
     container = foreign_container("db")
-    _hot(engine, container, databases.BY_NAME[kind], tmp_path, [], manifest, lambda line: None)  # type: ignore[arg-type]
+    _hot(engine, LocalHostFiles(engine), container, databases.BY_NAME[kind], tmp_path, [], manifest, lambda line: None)  # type: ignore[arg-type]
     return manifest
 
 

@@ -17,6 +17,7 @@ from orchestrate.act import fault
 from orchestrate.act.execute import Executor
 from orchestrate.act.recover import Resolution
 from orchestrate.act.report import Options
+from orchestrate.backends import Fleet
 from orchestrate.decide.plan import Kind
 from orchestrate.errors import ExitCode, LockBusy
 from orchestrate.model.desired import DesiredApp
@@ -24,7 +25,7 @@ from orchestrate.runs import pipeline
 from orchestrate.runs.converge import Policy, RunResult, apply
 from orchestrate.state import RunLock, Store
 from tests.unit.builders import MARIADB, load_apps
-from tests.unit.fake_engine import FakeEngine
+from tests.unit.fake_engine import FakeEngine, fleet_of
 
 OPTIONS = Options(health_timeout=5.0, settle_seconds=0.0, pull_backoff=0.0)
 
@@ -59,10 +60,10 @@ class Run:
         self.made = 0  # how often the run asked for an engine
         self.said: list[tuple[str, str]] = []
 
-    def factory(self) -> FakeEngine:
+    def factory(self) -> Fleet:
         self.made += 1
         self.engine.mutations = 0  # each run gets its own engine connection, counting from zero
-        return self.engine
+        return fleet_of(self.engine)
 
     def apply(self, desired: list[DesiredApp], policy: Policy | None = None, on_say: Callable[[str, str], None] | None = None) -> RunResult:
         def report(app: str, what: str, seconds: float | None) -> None:
@@ -126,9 +127,9 @@ def test_open_operations_are_resolved_before_the_plan_is_made(run: Run, tmp_path
     monkeypatch.setattr(fault, "after", killed)
     store = run.store()
     try:
-        plan = pipeline.plan(run.engine, new).plan
+        plan = pipeline.plan(fleet_of(run.engine), new).plan
         with pytest.raises(KeyboardInterrupt):
-            Executor(run.engine, options=OPTIONS, journal=store, run_id=1).run(plan, new)
+            Executor(fleet_of(run.engine), options=OPTIONS, journal=store, run_id=1).run(plan, new)
     finally:
         store.close()
     monkeypatch.undo()

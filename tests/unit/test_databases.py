@@ -20,6 +20,7 @@ from orchestrate.errors import ApplyFailed, Refused, SpecError
 from orchestrate.model.observed import ImageDefaults, ObservedContainer, ObservedMount
 from orchestrate.tools.backup import backup, check_targets
 from tests.unit.builders import container_for, load_app, write_spec
+from tests.unit.fake_host_files import FakeHostFiles
 
 PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 ENTRY = ("docker-entrypoint.sh",)
@@ -182,7 +183,7 @@ def _hot_backup(engine: ExecEngine, container: ObservedContainer, to: Path) -> d
     def never_restarted() -> None:
         raise AssertionError("a hot backup does not stop the app")
 
-    backup(engine, container, to, hot=True, say=lambda line: None, restart=never_restarted)  # type: ignore[arg-type]
+    backup(engine, FakeHostFiles(), container, to, hot=True, say=lambda line: None, restart=never_restarted)  # type: ignore[arg-type]
     manifest: dict[str, Any] = json.loads((to / "manifest.json").read_text())
     return manifest
 

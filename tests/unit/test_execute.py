@@ -9,6 +9,8 @@ import pytest
 
 from orchestrate.act.execute import Executor
 from orchestrate.act.report import Options, Outcome, Report
+from orchestrate.backends import Fleet
+from orchestrate.backends.local_files import LocalHostFiles
 from orchestrate.decide.plan import Kind, Plan
 from orchestrate.errors import EngineError, ExitCode, TransientEngineError
 from orchestrate.model.desired import DesiredApp
@@ -52,9 +54,10 @@ def _engine(tmp_path: Path, *, running: DesiredApp | None = None, status_running
 
 def _run(engine: FakeEngine, desired: list[DesiredApp]) -> tuple[Plan, Report, list[tuple[str, str]]]:
     """Plan through the shared path (pipeline.plan) and execute that plan; return the steps reported."""
-    planned = pipeline.plan(engine, desired)
+    fleet = Fleet.single(engine, LocalHostFiles(engine))  # its binds are under tmp_path: local is right here
+    planned = pipeline.plan(fleet, desired)
     steps: list[tuple[str, str]] = []
-    report = Executor(engine, report=lambda app, step, seconds: steps.append((app, step)), options=OPTIONS).run(planned.plan, desired)
+    report = Executor(fleet, report=lambda app, step, seconds: steps.append((app, step)), options=OPTIONS).run(planned.plan, desired)
     return planned.plan, report, steps
 
 

@@ -18,7 +18,7 @@ from orchestrate.errors import ExitCode
 from orchestrate.model.observed import ImageDefaults
 from orchestrate.runs import pipeline
 from tests.unit.builders import MARIADB, load_app
-from tests.unit.fake_engine import FakeEngine
+from tests.unit.fake_engine import FakeEngine, fleet_of
 
 SPEC = """
 apiVersion: stateful/v1
@@ -34,6 +34,7 @@ volumes:
 def engine(monkeypatch: pytest.MonkeyPatch) -> FakeEngine:
     fake = FakeEngine(images={"mariadb:11.4": MARIADB})
     monkeypatch.setattr(backends, "connect", lambda endpoint=None: fake)
+    monkeypatch.setattr(backends, "connect_fleet", lambda endpoint=None: fleet_of(fake))
     return fake
 
 
@@ -86,7 +87,7 @@ def test_an_image_pulled_with_an_unmounted_volume_fails_as_a_bad_spec(tmp_path: 
     """Absent when planned, the image shows its VOLUME only once pulled: still exit 2, not 4."""
     app = load_app(tmp_path, SPEC.replace("volumes:\n  data: {target: /var/lib/mysql}\n", "").replace("mariadb:11.4", "other:1"))
     engine = FakeEngine(pulled_images={"other:1": ImageDefaults(id="sha256:" + "b" * 64, volumes=("/data",))})
-    planned = pipeline.plan(engine, [app])
-    report = Executor(engine, options=Options(pull_backoff=0.0)).run(planned.plan, [app])
+    planned = pipeline.plan(fleet_of(engine), [app])
+    report = Executor(fleet_of(engine), options=Options(pull_backoff=0.0)).run(planned.plan, [app])
     assert report.exit_code == ExitCode.BAD_SPEC
     assert "declares VOLUME /data" in report.outcomes[0].message

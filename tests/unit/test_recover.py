@@ -26,7 +26,7 @@ from orchestrate.model.desired import DesiredApp
 from orchestrate.runs import pipeline
 from orchestrate.state import Store
 from tests.unit.builders import MARIADB, load_app
-from tests.unit.fake_engine import FakeEngine
+from tests.unit.fake_engine import FakeEngine, fleet_of
 
 SPEC = """
 apiVersion: stateful/v1
@@ -65,8 +65,8 @@ class Scene:
     def recreate(self) -> None:
         """Apply the changed spec: a recreate of the running `old` container, journaled in the store."""
         desired = [self.new_spec]
-        plan = pipeline.plan(self.engine, desired).plan
-        Executor(self.engine, options=self.options(), journal=self.store, run_id=1).run(plan, desired)
+        plan = pipeline.plan(fleet_of(self.engine), desired).plan
+        Executor(fleet_of(self.engine), options=self.options(), journal=self.store, run_id=1).run(plan, desired)
 
     def recover(self) -> list[Resolution]:
         listed = self.engine.snapshot(app_names=[APP], image_refs=[]).listed
