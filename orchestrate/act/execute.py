@@ -129,14 +129,15 @@ class Executor:
             return Outcome(app.name, action.kind, False, action.problem.message, action.problem.exit_code)
         if action.kind is Kind.DEFERRED:
             return Outcome(app.name, action.kind, True, action.notes[-1])
+        acted = action.changes or bool(action.pull or action.migrations)
         try:
             self._prepare(action, app)
             if action.kind is not Kind.NOOP:
                 self._wait_dependencies(app, apps)
             self._apply(action, app)
         except StatefulError as exc:
-            return Outcome(app.name, action.kind, False, str(exc), exc.exit_code, time.monotonic() - started)
-        return Outcome(app.name, action.kind, True, seconds=time.monotonic() - started)
+            return Outcome(app.name, action.kind, False, str(exc), exc.exit_code, time.monotonic() - started, acted)
+        return Outcome(app.name, action.kind, True, seconds=time.monotonic() - started, acted=acted)
 
     @contextmanager
     def _step(self, app: str, what: str) -> Iterator[None]:
@@ -264,24 +265,27 @@ class Executor:
             self._start(action, app)
 
     def _recreate(self, action: AppAction, app: DesiredApp) -> None:
-        """Create new (not started), stop old, swap names, start new, health gate, remove old.
+        """Create new (not started), stop old, old steps aside, new takes its place, start new,
+        health gate, remove old: the backend's replace strategy does the swapping, this orders it.
 
-        Every step is journaled before it runs; on any failure the same fact-based resolution
-        that a later run would use rolls back to the old container.
+        Every step is journaled before it runs (the step names are the journal's, kept from the
+        Docker strategy's renames so that old journals resolve); on any failure the same
+        fact-based resolution that a later run would use rolls back to the old container.
         """
         assert action.container_id is not None
+        swap = self.engine.replace
         op = JournaledOperation(self, app.name, old_id=action.container_id)
         try:
             with op.step("create-new", "create new container (not started)"):
-                op.new_id = self.engine.create_container(app, name=app.name + L.NEW_SUFFIX, labels=self._labels(app, action.generation))
+                op.new_id = swap.create_new(app, labels=self._labels(app, action.generation))
                 op.record_new(op.new_id)
             with op.step("stop-old", f"stop old container (grace {app.stop_grace_seconds}s)"):
                 self.engine.stop(op.old_id, timeout=app.stop_grace_seconds)
             self._migrate(action, op.step)
             with op.step("rename-old", "rename old container"):
-                self.engine.rename(op.old_id, app.name + L.OLD_SUFFIX)
+                swap.step_aside(app.name, op.old_id)
             with op.step("rename-new", "rename new container"):
-                self.engine.rename(op.new_id, app.name)
+                swap.take_place(app.name, op.new_id)
             with op.step("start-new", "start new container"):
                 self.engine.start(op.new_id)
             with op.step("health-gate", "healthy"):

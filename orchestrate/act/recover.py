@@ -2,9 +2,10 @@
 
 Used twice: by the executor when a recreate fails, and at the start of every run for the
 operations a killed run left open. Idempotent: run it again at any point and it converges. The
-rule: if the new container passed its health gate, finish (the new one keeps the app's name, the
-old one is removed); otherwise roll back (the new one is stopped and removed, the old one gets
-its name back and is started). The new one is always stopped before the old one starts.
+rule: if the new container passed its health gate, finish (the new one takes the app's place, the
+old one is removed); otherwise roll back (the new one is stopped and removed, the old one takes
+the app's place back and is started). The new one is always stopped before the old one starts.
+Where an app's place is, and how an instance takes it, is the backend's replace strategy.
 """
 
 from __future__ import annotations
@@ -44,22 +45,19 @@ def resolve(engine: Engine, op: Operation, *, journal: Callable[[str], None] = l
 def _new_container(engine: Engine, op: Operation) -> ObservedContainer | None:
     if op.new_id:
         return engine.inspect_container(op.new_id)
-    # Killed between creating it and recording its id: it carries the temporary name.
-    candidate = engine.inspect_container(op.app + L.NEW_SUFFIX)
-    if candidate is not None and candidate.managed and candidate.app == op.app and candidate.id != op.old_id:
-        return candidate
-    return None
+    # Killed between creating it and recording its id: the strategy knows how to find it.
+    return engine.replace.find_new(op.app, old_id=op.old_id)
 
 
 def _finish(engine: Engine, app: str, old: ObservedContainer | None, new: ObservedContainer, journal: Callable[[str], None], say: Say) -> None:
-    do = _stepper(app, journal, say)
+    do, swap = _stepper(app, journal, say), engine.replace
     if old is not None:
         if old.running:  # cannot happen through our steps; never leave two running
             do("finish-stop-old", "finish: stop old container", lambda: engine.stop(old.id, timeout=_grace(old)))
-        if old.name == app:
-            do("finish-rename-old", "finish: rename old container", lambda: engine.rename(old.id, app + L.OLD_SUFFIX))
-    if new.name != app:
-        do("finish-rename-new", "finish: rename new container", lambda: engine.rename(new.id, app))
+        if swap.holds_place(app, old):
+            do("finish-rename-old", "finish: rename old container", lambda: swap.step_aside(app, old.id))
+    if not swap.holds_place(app, new):
+        do("finish-rename-new", "finish: rename new container", lambda: swap.take_place(app, new.id))
     if not new.running:
         do("finish-start-new", "finish: start new container", lambda: engine.start(new.id))
     if old is not None:
@@ -69,14 +67,14 @@ def _finish(engine: Engine, app: str, old: ObservedContainer | None, new: Observ
 def _roll_back(
     engine: Engine, app: str, old: ObservedContainer | None, new: ObservedContainer | None, journal: Callable[[str], None], say: Say
 ) -> None:
-    do = _stepper(app, journal, say)
+    do, swap = _stepper(app, journal, say), engine.replace
     if new is not None:
         if new.running:
             do("rollback-stop-new", "rollback: stop new container", lambda: engine.stop(new.id, timeout=_grace(new)))
         do("rollback-remove-new", "rollback: remove new container", lambda: engine.remove_container(new.id))
     if old is not None:
-        if old.name != app:
-            do("rollback-rename-old", "rollback: rename old container back", lambda: engine.rename(old.id, app))
+        if not swap.holds_place(app, old):
+            do("rollback-rename-old", "rollback: rename old container back", lambda: swap.take_place(app, old.id))
         if not old.running:
             do("rollback-start-old", "rollback: start old container", lambda: engine.start(old.id))
 
@@ -95,9 +93,9 @@ def _grace(container: ObservedContainer) -> int:
     return container.stop_timeout if container.stop_timeout is not None else 10
 
 
-def needs_recovery(store: Store, listed: Mapping[str, ListedContainer], apps: set[str]) -> bool:
+def needs_recovery(engine: Engine, store: Store, listed: Mapping[str, ListedContainer], apps: set[str]) -> bool:
     """Cheap check, from the run's one container list: is there anything to finish or roll back?"""
-    return bool(store.open_operations()) or bool(_temporary_apps(listed, apps, store.identity))
+    return bool(store.open_operations()) or bool(_interrupted_apps(engine, listed, apps, store.identity))
 
 
 def recover_open_operations(
@@ -116,26 +114,26 @@ def recover_open_operations(
         done.append(resolution)
     if done:  # what was just resolved changed the containers: list them again
         listed = engine.snapshot(app_names=[], image_refs=[]).listed
-    return done + [_leftover(engine, app, say) for app in _temporary_apps(listed, apps, store.identity)]
+    return done + [_leftover(engine, app, say) for app in _interrupted_apps(engine, listed, apps, store.identity)]
 
 
-def _temporary_apps(listed: Mapping[str, ListedContainer], apps: set[str], state_dir: str) -> list[str]:
-    temporary = (L.NEW_SUFFIX, L.OLD_SUFFIX)
-    leftovers = [c for c in listed.values() if c.managed and c.app in apps and c.name in (c.app + s for s in temporary)]
+def _interrupted_apps(engine: Engine, listed: Mapping[str, ListedContainer], apps: set[str], state_dir: str) -> list[str]:
+    leftovers = [c for c in listed.values() if c.managed and c.app in apps and engine.replace.mid_swap(c)]
     elsewhere = {c.app for c in listed.values() if c.managed and not L.managed_from(c.labels, state_dir)}
     return sorted({c.app for c in leftovers} - elsewhere)
 
 
 def _leftover(engine: Engine, app: str, say: Say) -> Resolution:
-    """Temporary containers with no open journal entry (the state dir was lost, or is another one).
+    """A swap's leftovers with no open journal entry (the state dir was lost, or is another one).
 
     Without a journal, "it is running" stands in for "it passed its health gate".
     """
-    current, old, new = (_ours(engine.inspect_container(app + suffix), app) for suffix in ("", L.OLD_SUFFIX, L.NEW_SUFFIX))
+    parts = engine.replace.parts(app)
+    current, old, new = (_ours(found, app) for found in (parts.current, parts.aside, parts.new))
     if old is None:
-        old = current  # killed before the old one was renamed: it still has the app's name
+        old = current  # killed before the old one stepped aside: it still holds the app's place
     elif current is not None:
-        if new is not None:  # a renamed new one and another leftover: the leftover goes first
+        if new is not None:  # a new one in place and another leftover: the leftover goes first
             if new.running:
                 engine.stop(new.id, timeout=_grace(new))
             engine.remove_container(new.id)

@@ -31,6 +31,9 @@ class Outcome:
     message: str = ""
     exit_code: ExitCode = ExitCode.OK
     seconds: float = 0.0
+    # The executor set out to change the engine for this app (worked or not): what is there now
+    # must be looked at again. False for noops, refusals, deferrals and skipped dependants.
+    acted: bool = False
 
 
 @dataclass

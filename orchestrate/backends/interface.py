@@ -1,11 +1,17 @@
-"""What the rest of stateful may ask of an engine. Implementations: DockerEngine; tests' fakes."""
+"""What the rest of stateful may ask of an engine, in our terms. Implementations: DockerEngine; tests' fakes.
+
+Nothing here is an engine's own document or mechanism: observations are our values (model/),
+changes are primitive operations on an app's instances, and swapping an app's instance goes
+through the backend's ReplaceStrategy (Docker does it with renames, another backend may not).
+"""
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Protocol
 
+from orchestrate.model.capture import Capture
 from orchestrate.model.desired import DesiredApp, Mount, VolumeSpec
 from orchestrate.model.observed import ImageDefaults, ListedContainer, MountUser, ObservedContainer, ObservedVolume
 
@@ -38,9 +44,58 @@ class EventStream(Protocol):
     def close(self) -> None: ...
 
 
+@dataclass(frozen=True)
+class SwapParts:
+    """An app's instances as an interrupted swap may have left them (each None when absent)."""
+
+    current: ObservedContainer | None  # the one holding the app's place
+    aside: ObservedContainer | None  # an old one that stepped aside
+    new: ObservedContainer | None  # a new one not yet in the app's place
+
+
+class ReplaceStrategy(Protocol):
+    """How a backend swaps an app's instance for a new one, in steps that can be journaled, undone
+    and finished after a kill. The caller stops and starts instances itself (never two running):
+    a swap is create_new, stop the old, step_aside(old), take_place(new), start the new; a finish
+    or rollback gives the place with take_place to whichever instance keeps it."""
+
+    def create_new(self, app: DesiredApp, *, labels: dict[str, str]) -> str:
+        """The new instance, created beside the app's current one and not started; its id."""
+        ...
+
+    def step_aside(self, app: str, instance_id: str) -> None:
+        """A stopped instance gives up the app's place (it stays, to be removed or taken back)."""
+        ...
+
+    def take_place(self, app: str, instance_id: str) -> None:
+        """The instance becomes the app's (the new one on a swap, the old one on a rollback)."""
+        ...
+
+    def holds_place(self, app: str, instance: ObservedContainer) -> bool: ...
+
+    def find_new(self, app: str, *, old_id: str | None) -> ObservedContainer | None:
+        """A new instance a swap created but did not record (killed in between)."""
+        ...
+
+    def mid_swap(self, listed: ListedContainer) -> bool:
+        """Is this instance one that a swap left aside or not yet in place?"""
+        ...
+
+    def parts(self, app: str) -> SwapParts:
+        """The app's instances, for resolving a swap that left no journal."""
+        ...
+
+
 class Engine(Protocol):
     endpoint: str
-    mutations: int  # mutating calls made through this engine (a no-op apply makes none)
+    # Mutating calls made through this engine, reported in a run's JSON (a no-op apply makes
+    # none). Reported only: runs decide from the executor's outcomes, never from this count.
+    mutations: int
+
+    @property
+    def replace(self) -> ReplaceStrategy:
+        """How this backend swaps an app's instance (the recreate's and the recovery's steps)."""
+        ...
 
     def snapshot(self, *, app_names: Iterable[str], image_refs: Iterable[str]) -> Snapshot:
         """List everything once; inspect only the containers of `app_names` (and their temporary ones)."""
@@ -50,8 +105,8 @@ class Engine(Protocol):
 
     def inspect_image(self, ref: str) -> ImageDefaults | None: ...
 
-    def raw_inspect(self, kind: str, ref: str) -> dict[str, Any] | None:
-        """The engine's own inspect document of a container or image (for capture); None if absent."""
+    def capture(self, names: list[str]) -> list[Capture]:
+        """Containers started by hand, as specs (volumes_from sources first); UsageError if one is absent."""
         ...
 
     def pull(self, ref: str) -> ImageDefaults: ...
@@ -68,8 +123,6 @@ class Engine(Protocol):
 
     def stop(self, container_id: str, *, timeout: int) -> None: ...
 
-    def rename(self, container_id: str, name: str) -> None: ...
-
     def remove_container(self, container_id: str) -> None: ...
 
     def update_restart(self, container_id: str, *, policy: str, retries: int) -> None: ...
@@ -85,7 +138,5 @@ class Engine(Protocol):
         ...
 
     def containers_using_volume(self, name: str) -> list[str]: ...
-
-    def events(self, *, since: float, until: float) -> Iterator[EngineEvent]: ...
 
     def stream_events(self, *, label: str, actions: Iterable[str]) -> EventStream: ...

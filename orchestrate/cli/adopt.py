@@ -11,7 +11,7 @@ from orchestrate.cli.base import cli, console, duration, engine_for, fleet_for, 
 from orchestrate.errors import UsageError
 
 if TYPE_CHECKING:
-    from orchestrate.backends.docker.capture import Capture
+    from orchestrate.model.capture import Capture
     from orchestrate.tools.adopt import Written
 
 OUTPUT_FILE = click.option("-o", "output", type=click.Path(dir_okay=False), help="Write the spec(s) to this file (new or updated).")

@@ -33,10 +33,15 @@ class RunResult:
     report: Report  # every round's outcomes
     recovered: list[Resolution] = field(default_factory=list)
     pruned: list[str] = field(default_factory=list)
-    mutations: int = 0
+    mutations: int = 0  # the engine's count of mutating calls, for the JSON report only
     rounds: int = 0
     seconds: float = 0.0
     remaining: pipeline.Planned | None = None  # the plan after the last round
+
+    @property
+    def changed_anything(self) -> bool:
+        """From what the run reports it did: recovered, acted on an app, or pruned."""
+        return bool(self.recovered or self.pruned or any(o.acted for o in self.report.outcomes))
 
     @property
     def in_sync(self) -> bool:
@@ -81,7 +86,7 @@ def _locked_run(
     names = {a.name for a in desired}
     observed = pipeline.observe(fleet, desired, fingerprints=store.fingerprints())  # serves recovery and plan
     recovered = []
-    if needs_recovery(store, observed.listed, names):
+    if needs_recovery(engine, store, observed.listed, names):
         say = lambda app, what: report(app, what, None)  # noqa: E731
         recovered = recover_open_operations(engine, store, apps=names, listed=observed.listed, say=say)
         observed = pipeline.observe(fleet, desired, fingerprints=store.fingerprints())
@@ -100,7 +105,9 @@ def _locked_run(
         round_report = _execute(fleet, store, current, desired, options=options, report=report, run_id=run_id, should_stop=should_stop)
         result.report.outcomes.extend(round_report.outcomes)
         result.report.stopped = round_report.stopped
-        observed = current.observed if engine.mutations == 0 else pipeline.observe(fleet, desired, fingerprints=store.fingerprints())
+        # Look again only when the executor says it acted: a quiet round reuses what it planned from.
+        acted = any(o.acted for o in round_report.outcomes)
+        observed = pipeline.observe(fleet, desired, fingerprints=store.fingerprints()) if acted else current.observed
         remember_data(fleet, store, desired, observed, round_report, current)
         if round_report.exit_code or round_report.stopped or not current.plan.changes or result.rounds >= policy.max_rounds:
             break
@@ -113,10 +120,10 @@ def _locked_run(
         result.pruned = _prune(engine, planned, report)
     result.mutations = engine.mutations
     result.seconds = time.monotonic() - started
-    if result.rounds > 1 or engine.mutations:
+    if result.rounds > 1 or result.changed_anything:
         result.remaining = _plan(fleet, store, desired, policy, done=_recreated(result.report))
     if run_id:
-        store.finish_run(run_id, documents.report_json(result.report, engine.mutations), int(result.report.exit_code))
+        store.finish_run(run_id, documents.report_json(result.report, result.mutations), int(result.report.exit_code))
     return result
 
 

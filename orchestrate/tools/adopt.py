@@ -1,8 +1,9 @@
 """capture and adopt: turn containers started by hand into specs, and take them over.
 
-capture reads containers through the engine and writes specs (and a 0600 secrets file) beside
-where the user asked; adopt then replaces each container by a managed one on the same volumes,
-with the safe, journaled recreate of every other run.
+capture asks the backend for containers as specs (it never reads an engine's own documents),
+marks what they shared, and writes the specs (and a 0600 secrets file) where the user asked;
+adopt then replaces each container by a managed one on the same volumes, with the safe,
+journaled recreate of every other run.
 """
 
 from __future__ import annotations
@@ -12,9 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from orchestrate.backends import Engine
-from orchestrate.backends.docker.capture import Capture, capture
-from orchestrate.errors import UsageError
-from orchestrate.labels import APP, MANAGED
+from orchestrate.model.capture import Capture
 from orchestrate.spec import writer
 
 
@@ -27,50 +26,10 @@ class Written:
 
 
 def capture_containers(engine: Engine, names: list[str]) -> list[Capture]:
-    """Capture each container, sources of --volumes-from before the containers that use them."""
-    raw = {}
-    for name in names:
-        found = engine.raw_inspect("container", name)
-        if found is None:
-            raise UsageError(f"no container named {name!r} on {engine.endpoint}")
-        raw[found["Name"].lstrip("/")] = found
-    ids = {c["Id"]: n for n, c in raw.items()} | {n: n for n in raw}
-    managed = _managed_sources(engine, raw, ids)
-    borrowed: dict[str, set[str]] = {}
-    captures = []
-    for name in _sources_first(raw, ids):
-        container = raw[name]
-        image = engine.raw_inspect("image", container["Image"]) or {}
-        # Keyed as the container names its sources (a name or an id), for capture to match.
-        refs = [s.split(":")[0] for s in _volumes_from(container)]
-        sources = {ref: borrowed[ids[ref]] for ref in refs if ids.get(ref) in borrowed}
-        sources |= {ref: managed[ref][1] for ref in refs if ref in managed and ref not in sources}
-        captured = capture(container, image, borrowed=sources)
-        _rename_sources(captured, ids | {ref: app for ref, (app, _) in managed.items()})
-        captures.append(captured)
-        borrowed[name] = _targets(container)
+    """Capture each container (sources of --volumes-from first), then mark what they shared."""
+    captures = engine.capture(names)
     _mark_shared(captures)
     return captures
-
-
-def _targets(container: dict[str, Any]) -> set[str]:
-    return {m["Destination"] for m in container.get("Mounts") or ()}
-
-
-def _managed_sources(engine: Engine, raw: dict[str, dict[str, Any]], ids: dict[str, str]) -> dict[str, tuple[str, set[str]]]:
-    """--volumes-from sources not captured in this run that are managed apps already (adopted
-    earlier): referenced by app name, so that the borrower's spec says `volumes_from: [app]`
-    rather than copying the app's volumes as its own. ref -> (app, its mount targets)."""
-    found: dict[str, tuple[str, set[str]]] = {}
-    for container in raw.values():
-        for ref in (s.split(":")[0] for s in _volumes_from(container)):
-            if ref in ids or ref in found:
-                continue
-            source = engine.raw_inspect("container", ref)
-            labels = ((source or {}).get("Config") or {}).get("Labels") or {}
-            if source is not None and labels.get(MANAGED) == "true" and labels.get(APP):
-                found[ref] = (labels[APP], _targets(source))
-    return found
 
 
 def _mark_shared(captures: list[Capture]) -> None:
@@ -114,37 +73,6 @@ def _writable_source(volume: dict[str, Any]) -> tuple[str, str] | None:
     if "name" in volume:
         return ("volume", volume["name"])
     return None
-
-
-def _volumes_from(container: dict[str, Any]) -> list[str]:
-    return list((container.get("HostConfig") or {}).get("VolumesFrom") or ())
-
-
-def _sources_first(raw: dict[str, dict[str, Any]], ids: dict[str, str]) -> list[str]:
-    order: list[str] = []
-
-    def visit(name: str) -> None:
-        if name in order:
-            return
-        for source in _volumes_from(raw[name]):
-            other = ids.get(source.split(":")[0])
-            if other and other != name:
-                visit(other)
-        order.append(name)
-
-    for name in raw:
-        visit(name)
-    return order
-
-
-def _rename_sources(captured: Capture, ids: dict[str, str]) -> None:
-    """Sources named by id become app names (`name[:ro]`)."""
-    if "volumes_from" in captured.spec:
-        renamed = []
-        for entry in captured.spec["volumes_from"]:
-            ref, _, mode = entry.partition(":")
-            renamed.append(ids.get(ref, ref) + (":ro" if mode == "ro" else ""))
-        captured.spec["volumes_from"] = renamed
 
 
 def write_captures(captures: list[Capture], *, output: Path | None, into: Path | None) -> tuple[list[Written], str]:

@@ -2,19 +2,23 @@
 
 It keeps containers in memory, records every call in one timeline, counts mutations, and checks
 the overlap law on every start: starting a container while another container of the same app, or
-one on the same writable volume, is running fails the test at once.
+one on the same writable volume, is running fails the test at once. Its replace strategy is the
+Docker one (RenameReplace), run on the fake's containers: the recreate's renames are the real
+strategy's, only the engine under them is fake. Its captures are whatever a test put there.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
+from collections.abc import Iterable
+from dataclasses import dataclass, field, replace
 
 from orchestrate import labels as L
 from orchestrate.backends import Fleet
-from orchestrate.backends.interface import EngineEvent, Snapshot
+from orchestrate.backends.docker.replace import RenameReplace
+from orchestrate.backends.interface import Snapshot
 from orchestrate.backends.local_files import LocalHostFiles
-from orchestrate.errors import EngineError, NotFoundError, StatefulError
+from orchestrate.errors import EngineError, NotFoundError, StatefulError, UsageError
+from orchestrate.model.capture import Capture
 from orchestrate.model.desired import DesiredApp, VolumeSpec
 from orchestrate.model.observed import ImageDefaults, ListedContainer, ObservedContainer, ObservedVolume
 from tests.unit.builders import container_for
@@ -58,7 +62,11 @@ class FakeEngine:
     pulled_images: dict[str, ImageDefaults] = field(default_factory=dict)  # what a pull of a reference brings
     logs: str = ""
     most_running: dict[str, int] = field(default_factory=dict)  # per app: the most containers running at once
+    captures: dict[str, Capture] = field(default_factory=dict)  # what capture() answers, by container name
     _created: int = 0
+
+    def __post_init__(self) -> None:
+        self.replace = RenameReplace(self)
 
     # --- test set-up ------------------------------------------------------------------------
 
@@ -109,8 +117,13 @@ class FakeEngine:
     def containers_using_volume(self, name: str) -> list[str]:
         return sorted(c.name for c in self.containers.values() if ("volume", name) in {(m.kind, m.source) for m in c.app.mounts})
 
-    def events(self, *, since: float, until: float) -> Iterator[EngineEvent]:
-        return iter(())
+    def capture(self, names: list[str]) -> list[Capture]:
+        self.timeline.append(f"inspect capture {' '.join(names)}")
+        missing = [n for n in names if n not in self.captures]
+        if missing:
+            raise UsageError(f"no container named {missing[0]!r} on {self.endpoint}")
+        # Copies: the caller marks shared volumes in the specs it is given.
+        return [replace(self.captures[n], spec=dict(self.captures[n].spec), report=list(self.captures[n].report)) for n in names]
 
     def _observed(self, container: FakeContainer) -> ObservedContainer:
         return container_for(

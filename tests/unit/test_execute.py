@@ -82,7 +82,7 @@ def test_recreate_order(tmp_path: Path) -> None:
     # The new container was seen healthy before the old one was removed.
     last_look = max(i for i, entry in enumerate(engine.timeline) if entry == "inspect new-1")
     assert last_look < engine.timeline.index("remove old")
-    assert report.outcomes == [Outcome("mysql", Kind.RECREATE, True, seconds=report.outcomes[0].seconds)]
+    assert report.outcomes == [Outcome("mysql", Kind.RECREATE, True, seconds=report.outcomes[0].seconds, acted=True)]
     assert report.exit_code is ExitCode.OK
     assert _running(engine) == [("new-1", "mysql", "healthy")]
     assert engine.containers["new-1"].app.env == {"MARIADB_DATABASE": "shop"}

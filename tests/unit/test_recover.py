@@ -131,7 +131,7 @@ RECREATE_KILLS = [
 @pytest.mark.parametrize(("step", "outcome"), RECREATE_KILLS)
 def test_killed_after_a_recreate_step(scene: Scene, monkeypatch: pytest.MonkeyPatch, step: str, outcome: str) -> None:
     killed_recreate(scene, monkeypatch, step)
-    assert needs_recovery(scene.store, scene.engine.snapshot(app_names=[APP], image_refs=[]).listed, {APP})
+    assert needs_recovery(scene.engine, scene.store, scene.engine.snapshot(app_names=[APP], image_refs=[]).listed, {APP})
 
     assert scene.recover() == [Resolution(APP, outcome)]
 
@@ -315,7 +315,7 @@ def test_leftovers_made_from_another_state_dir_are_not_touched(scene: Scene, mon
     listed = scene.engine.snapshot(app_names=[APP], image_refs=[]).listed
     mutations = scene.engine.mutations
     try:
-        assert not needs_recovery(other, listed, {APP})
+        assert not needs_recovery(scene.engine, other, listed, {APP})
         assert recover_open_operations(scene.engine, other, apps={APP}, listed=listed, say=lambda app, what: None) == []
     finally:
         other.close()

@@ -1,20 +1,23 @@
-"""Container -> spec: what was chosen for a container, without what its image brings. Pure.
+"""Docker containers -> specs: what was chosen for a container, without what its image brings.
 
-Takes the engine's inspect dicts of a container and of its image (plain data) and returns a v1
-spec document, the env values that look secret (for a 0600 file, never for the spec or the
-screen), and a fidelity report of everything the spec cannot express. Volumes are referenced by
-their real names, anonymous ones included, so the data the container runs on is the data the
-spec names.
+Reads the engine's inspect documents (through the `Inspect` function it is given; it makes no
+call of its own and changes nothing) and returns, per container, a v1 spec document, the env
+values that look secret (for a 0600 file, never for the spec or the screen), and a fidelity
+report of everything the spec cannot express. Volumes are referenced by their real names,
+anonymous ones included, so the data the container runs on is the data the spec names. Docker's
+JSON never leaves this module: callers get `Capture` values.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from orchestrate.backends.docker.inspect import env_dict, healthcheck_from_config
+from orchestrate.errors import UsageError
+from orchestrate.labels import APP, MANAGED
+from orchestrate.model.capture import Capture
 from orchestrate.model.desired import looks_secret
 from orchestrate.spec.names import app_name, volume_key
 from orchestrate.spec.units import format_duration
@@ -29,17 +32,89 @@ UNSUPPORTED_HOST = {
     "GroupAdd": None, "ReadonlyRootfs": False, "Init": None, "ShmSize": 67108864, "CpuShares": 0, "CpusetCpus": "", "PortBindings_ranges": None,
 }
 
+Inspect = Callable[[str, str], dict[str, Any] | None]  # (container | image, reference) -> inspect document, None if absent
 
-@dataclass
-class Capture:
-    name: str
-    spec: dict[str, Any]
-    secrets: dict[str, str] = field(default_factory=dict)  # env values moved out of the spec
-    report: list[str] = field(default_factory=list)
+
+def capture_containers(inspect: Inspect, names: list[str], *, endpoint: str) -> list[Capture]:
+    """Capture each container, sources of --volumes-from before the containers that use them."""
+    raw = {}
+    for name in names:
+        found = inspect("container", name)
+        if found is None:
+            raise UsageError(f"no container named {name!r} on {endpoint}")
+        raw[found["Name"].lstrip("/")] = found
+    ids = {c["Id"]: n for n, c in raw.items()} | {n: n for n in raw}
+    managed = _managed_sources(inspect, raw, ids)
+    borrowed: dict[str, set[str]] = {}
+    captures = []
+    for name in _sources_first(raw, ids):
+        container = raw[name]
+        image = inspect("image", container["Image"]) or {}
+        # Keyed as the container names its sources (a name or an id), for capture to match.
+        refs = [s.split(":")[0] for s in _volumes_from(container)]
+        sources = {ref: borrowed[ids[ref]] for ref in refs if ids.get(ref) in borrowed}
+        sources |= {ref: managed[ref][1] for ref in refs if ref in managed and ref not in sources}
+        captured = capture(container, image, borrowed=sources)
+        _rename_sources(captured, ids | {ref: app for ref, (app, _) in managed.items()})
+        captures.append(captured)
+        borrowed[name] = _targets(container)
+    return captures
+
+
+def _targets(container: Mapping[str, Any]) -> set[str]:
+    return {m["Destination"] for m in container.get("Mounts") or ()}
+
+
+def _managed_sources(inspect: Inspect, raw: dict[str, dict[str, Any]], ids: dict[str, str]) -> dict[str, tuple[str, set[str]]]:
+    """--volumes-from sources not captured in this run that are managed apps already (adopted
+    earlier): referenced by app name, so that the borrower's spec says `volumes_from: [app]`
+    rather than copying the app's volumes as its own. ref -> (app, its mount targets)."""
+    found: dict[str, tuple[str, set[str]]] = {}
+    for container in raw.values():
+        for ref in (s.split(":")[0] for s in _volumes_from(container)):
+            if ref in ids or ref in found:
+                continue
+            source = inspect("container", ref)
+            labels = ((source or {}).get("Config") or {}).get("Labels") or {}
+            if source is not None and labels.get(MANAGED) == "true" and labels.get(APP):
+                found[ref] = (labels[APP], _targets(source))
+    return found
+
+
+def _volumes_from(container: Mapping[str, Any]) -> list[str]:
+    return list((container.get("HostConfig") or {}).get("VolumesFrom") or ())
+
+
+def _sources_first(raw: dict[str, dict[str, Any]], ids: dict[str, str]) -> list[str]:
+    order: list[str] = []
+
+    def visit(name: str) -> None:
+        if name in order:
+            return
+        for source in _volumes_from(raw[name]):
+            other = ids.get(source.split(":")[0])
+            if other and other != name:
+                visit(other)
+        order.append(name)
+
+    for name in raw:
+        visit(name)
+    return order
+
+
+def _rename_sources(captured: Capture, ids: dict[str, str]) -> None:
+    """Sources named by id become app names (`name[:ro]`)."""
+    if "volumes_from" in captured.spec:
+        renamed = []
+        for entry in captured.spec["volumes_from"]:
+            ref, _, mode = entry.partition(":")
+            renamed.append(ids.get(ref, ref) + (":ro" if mode == "ro" else ""))
+        captured.spec["volumes_from"] = renamed
 
 
 def capture(container: Mapping[str, Any], image: Mapping[str, Any], *, borrowed: Mapping[str, set[str]] | None = None) -> Capture:
-    """`borrowed`: for --volumes-from sources captured in the same run, source name -> its mount targets."""
+    """One container and its image (inspect documents) as a spec. `borrowed`: for --volumes-from
+    sources captured in the same run, source name -> its mount targets."""
     config = container.get("Config") or {}
     host = container.get("HostConfig") or {}
     image_config = image.get("Config") or {}

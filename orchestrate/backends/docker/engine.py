@@ -23,10 +23,12 @@ from orchestrate.backends.docker.inspect import (
     mount_users_from_list,
     volume_from_inspect,
 )
+from orchestrate.backends.docker.replace import RenameReplace
 from orchestrate.backends.docker.unix_reader import UnixReader
 from orchestrate.backends.interface import EngineEvent, Snapshot
 from orchestrate.backends.parallel import in_parallel
 from orchestrate.errors import EngineError, EngineUnreachable, NotFoundError, TransientEngineError
+from orchestrate.model.capture import Capture
 from orchestrate.model.desired import DesiredApp, Mount, VolumeSpec
 from orchestrate.model.observed import ImageDefaults, ObservedContainer
 
@@ -86,6 +88,7 @@ class DockerEngine:
     def __init__(self, endpoint: str | None = None) -> None:
         self.endpoint = endpoint or os.environ.get("DOCKER_HOST") or DEFAULT_ENDPOINT
         self.mutations = 0
+        self.replace = RenameReplace(self)
         self.reader = UnixReader(self.endpoint, API_VERSION) if self.endpoint.startswith("unix://") else None
 
     @cached_property
@@ -134,14 +137,20 @@ class DockerEngine:
         )
 
     def inspect_container(self, ref: str) -> ObservedContainer | None:
-        found = self.raw_inspect("container", ref)
+        found = self._raw_inspect("container", ref)
         return None if found is None else container_from_inspect(found)
 
     def inspect_image(self, ref: str) -> ImageDefaults | None:
-        found = self.raw_inspect("image", ref)
+        found = self._raw_inspect("image", ref)
         return None if found is None else image_from_inspect(found)
 
-    def raw_inspect(self, kind: str, ref: str) -> dict[str, Any] | None:
+    def capture(self, names: list[str]) -> list[Capture]:
+        from orchestrate.backends.docker.capture import capture_containers  # only capture/adopt need it, not every run
+
+        return capture_containers(self._raw_inspect, names, endpoint=self.endpoint)
+
+    def _raw_inspect(self, kind: str, ref: str) -> dict[str, Any] | None:
+        """Docker's own inspect document of a container or image; None if absent. Never leaves the backend."""
         try:
             if self.reader is not None:
                 return dict(self.reader.container(ref) if kind == "container" else self.reader.image(ref))
@@ -163,13 +172,6 @@ class DockerEngine:
         with translated(self.endpoint, f"list users of volume {name}"):
             listed = self.api.containers(all=True, filters={"volume": name})
         return sorted(c["Names"][0].lstrip("/") for c in listed)
-
-    def events(self, *, since: float, until: float) -> Iterator[EngineEvent]:
-        with translated(self.endpoint, "events"):
-            for event in self.api.events(since=int(since), until=int(until) + 1, decode=True):
-                actor = event.get("Actor") or {}
-                attributes = actor.get("Attributes") or {}
-                yield EngineEvent(event.get("Type", ""), event.get("Action", ""), attributes.get("name", ""), attributes)
 
     def stream_events(self, *, label: str, actions: Iterable[str]) -> DockerEventStream:
         with translated(self.endpoint, "events"):
