@@ -90,8 +90,16 @@ def _desired(item: SourcedApp, every: dict[str, SourcedApp]) -> DesiredApp:
         secret_env_keys=tuple(sorted(k for k in {**item.env_from_files, **app.env} if looks_secret(k))),
         secrets_hash=_digest_of(item.secret_digests),
         inputs=tuple(str((base / f).resolve()) for f in [*app.env_file, *(s.file for s in app.secrets.values())]),
+        env_sources=_env_sources(item),
     )
     return _with_hash(desired, item.secret_digests)
+
+
+def _env_sources(item: SourcedApp) -> tuple[tuple[str, str], ...]:
+    from_spec = {k: item.env_templates.get(k, "") for k in item.app.env}
+    from_files = {k: "" for k in item.env_from_files if k not in from_spec}
+    templated = {k: t for k, t in from_spec.items() if "$" in t}
+    return tuple(sorted({**from_files, **templated}.items()))
 
 
 def volume_name(app: str, key: str, volume: Volume) -> str:
@@ -206,6 +214,7 @@ def _with_hash(app: DesiredApp, secret_digests: object) -> DesiredApp:
     body.pop("spec_hash")
     body.pop("spec_file")
     body.pop("inputs")
+    body.pop("env_sources")
     body["secrets"] = secret_digests
     digest = hashlib.sha256(json.dumps(body, sort_keys=True, default=str).encode()).hexdigest()
     return replace(app, spec_hash=digest[:16])
