@@ -116,8 +116,8 @@ class _Walk:
         top = self.stack[-1] if self.stack else None
         if top is not None and top.is_mapping and top.children % 2 == 0 and not isinstance(event, ScalarEvent):
             raise _refusal(event, "a mapping key must be a plain value, not a mapping, a list or an alias")
-        plain = isinstance(event, ScalarEvent) and event.style is None
-        if plain and len(event.value) > MAX_NUMBER_CHARS and _NUMBER_LIKE.fullmatch(event.value):
+        long_plain = isinstance(event, ScalarEvent) and event.style is None and len(event.value) > MAX_NUMBER_CHARS
+        if long_plain and _NUMBER_LIKE.fullmatch(getattr(event, "value", "")):
             raise _refusal(event, f"a number longer than {MAX_NUMBER_CHARS} characters; quote it if it is text")
 
     def _count(self, event: NodeEvent, size: int) -> None:
