@@ -44,7 +44,15 @@ class SpecProblem:
 
     def __str__(self) -> str:
         where = f"{self.file}:{self.line}:{self.column}" if self.line else self.file
-        return f"{where}: {self.field}: {self.message}" if self.field else f"{where}: {self.message}"
+        text = f"{where}: {self.field}: {self.message}" if self.field else f"{where}: {self.message}"
+        return printable(text)
+
+
+def printable(text: str) -> str:
+    """`text` on one line with no terminal controls: a spec's own bytes reach error messages."""
+    if text.isprintable():
+        return text
+    return "".join(ch if ch.isprintable() else ascii(ch)[1:-1] for ch in text)
 
 
 class SpecError(StatefulError):

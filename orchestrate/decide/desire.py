@@ -94,8 +94,16 @@ def _desired(item: SourcedApp, every: dict[str, SourcedApp]) -> DesiredApp:
         database=app.database or "",
         inputs=tuple(str((base / f).resolve()) for f in [*app.env_file, *(s.file for s in app.secrets.values())]),
         host=app.host or LOCAL_HOST,
+        env_sources=_env_sources(item),
     )
     return _with_hash(desired, item.secret_digests)
+
+
+def _env_sources(item: SourcedApp) -> tuple[tuple[str, str], ...]:
+    from_spec = {k: item.env_templates.get(k, "") for k in item.app.env}
+    from_files = {k: "" for k in item.env_from_files if k not in from_spec}
+    templated = {k: t for k, t in from_spec.items() if "$" in t}
+    return tuple(sorted({**from_files, **templated}.items()))
 
 
 def volume_name(app: str, key: str, volume: Volume) -> str:
@@ -213,6 +221,7 @@ def _with_hash(app: DesiredApp, secret_digests: object) -> DesiredApp:
     if not body["database"]:
         body.pop("database")  # added later: an app that does not choose one keeps the hash it had
     body.pop("host")  # where an app runs is not how it runs: the hash of every existing app stays
+    body.pop("env_sources")
     body["secrets"] = secret_digests
     digest = hashlib.sha256(json.dumps(body, sort_keys=True, default=str).encode()).hexdigest()
     return replace(app, spec_hash=digest[:16])

@@ -118,6 +118,9 @@ class DesiredApp:
     inputs: tuple[str, ...] = field(default=(), compare=False)  # files read besides the spec (env files, secrets)
     spec_hash: str = field(default="", compare=False)
     host: str = LOCAL_HOST  # the fleet host whose engine runs it and whose files hold its data
+    # Env values that are not literal in the spec, and where they come from: the spec's template
+    # (it holds a `$`) or "" for an env file. A cache re-derives these values instead of keeping them.
+    env_sources: tuple[tuple[str, str], ...] = field(default=(), compare=False)
 
 
 def normalise_driver(driver: str | None) -> str:

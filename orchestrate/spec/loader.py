@@ -19,13 +19,16 @@ from dotenv import dotenv_values
 from pydantic import BaseModel, ValidationError
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
+from ruamel.yaml.constructor import RoundTripConstructor
 from ruamel.yaml.error import MarkedYAMLError
+from ruamel.yaml.nodes import ScalarNode
 
 from orchestrate.errors import SpecError, SpecProblem
 from orchestrate.spec.files import spec_files
 from orchestrate.spec.interpolate import InterpolationError, interpolate
 from orchestrate.spec.locate import Locator
 from orchestrate.spec.models import App
+from orchestrate.spec.yamlguard import MAX_BYTES, YamlRefusal, check_events, check_text
 
 
 @dataclass(frozen=True)
@@ -37,6 +40,7 @@ class SourcedApp:
     locator: Locator
     env_from_files: Mapping[str, str] = field(default_factory=dict)
     secret_digests: Mapping[str, str] = field(default_factory=dict)
+    env_templates: Mapping[str, str] = field(default_factory=dict)  # env values as written, before interpolation
 
     @property
     def base_dir(self) -> Path:
@@ -60,7 +64,9 @@ def load_specs(paths: Iterable[str | Path], environ: Mapping[str, str] | None = 
 def load_file(path: Path, environ: Mapping[str, str]) -> tuple[list[SourcedApp], list[SpecProblem]]:
     display = str(path)
     try:
-        documents = list(YAML(typ="rt").load_all(path.read_text(encoding="utf-8")))
+        documents = _documents(_read_text(path))
+    except YamlRefusal as exc:
+        return [], [SpecProblem(display, exc.line, exc.column, "", exc.message)]
     except MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line, col = (mark.line + 1, mark.column + 1) if mark else (0, 0)
@@ -84,9 +90,40 @@ def load_file(path: Path, environ: Mapping[str, str]) -> tuple[list[SourcedApp],
     return apps, problems
 
 
+def _read_text(path: Path) -> str:
+    with path.open("rb") as source:
+        data = source.read(MAX_BYTES + 1)
+    if len(data) > MAX_BYTES:
+        raise YamlRefusal(0, 0, f"larger than {MAX_BYTES // 1024} KiB; a spec file is at most that")
+    return data.decode("utf-8")
+
+
+def _documents(text: str) -> list[Any]:
+    """The YAML documents in `text`, once the text and its events passed the guard's limits."""
+    check_text(text)
+    check_events(text)
+    yaml = YAML(typ="rt")
+    yaml.Constructor = _Constructor
+    return list(yaml.load_all(text))
+
+
+class _Constructor(RoundTripConstructor):
+    """ruamel's round-trip constructor, but a date or time stays text: the spec has no date fields,
+    and an impossible date (2001-13-45) would be a ValueError inside the constructor."""
+
+
+def _timestamp_as_text(constructor: RoundTripConstructor, node: ScalarNode) -> Any:
+    return constructor.construct_scalar(node)
+
+
+_Constructor.add_constructor("tag:yaml.org,2002:timestamp", _timestamp_as_text)
+
+
 def _load_document(
     path: Path, locator: Locator, environ: Mapping[str, str]
 ) -> tuple[SourcedApp | None, list[SpecProblem]]:
+    env = locator.root.get("env")
+    templates = {str(k): str(v) for k, v in env.items() if isinstance(v, str)} if isinstance(env, CommentedMap) else {}
     problems = _interpolate_tree(locator.root, [], locator, environ)
     if problems:
         return None, problems
@@ -99,12 +136,18 @@ def _load_document(
     problems = file_problems + secret_problems
     if problems:
         return None, problems
-    return SourcedApp(app, path, locator, env_from_files, digests), []
+    return SourcedApp(app, path, locator, env_from_files, digests, templates), []
 
 
-def _interpolate_tree(node: Any, loc: list[str | int], locator: Locator, environ: Mapping[str, str]) -> list[SpecProblem]:
+def _interpolate_tree(
+    node: Any, loc: list[str | int], locator: Locator, environ: Mapping[str, str], seen: set[int] | None = None
+) -> list[SpecProblem]:
     problems: list[SpecProblem] = []
     items: Iterable[tuple[Any, Any]]
+    seen = set() if seen is None else seen
+    if id(node) in seen:  # an aliased node is one node: interpolating it twice would eat `$$`
+        return problems
+    seen.add(id(node))
     if isinstance(node, CommentedMap):
         items = list(node.items())
     elif isinstance(node, CommentedSeq):
@@ -118,7 +161,7 @@ def _interpolate_tree(node: Any, loc: list[str | int], locator: Locator, environ
             except InterpolationError as exc:
                 problems.append(locator.problem([*loc, key], str(exc)))
         else:
-            problems.extend(_interpolate_tree(value, [*loc, key], locator, environ))
+            problems.extend(_interpolate_tree(value, [*loc, key], locator, environ, seen))
     return problems
 
 
@@ -221,10 +264,13 @@ def _read_env_files(app: App, base: Path, locator: Locator) -> tuple[dict[str, s
     problems: list[SpecProblem] = []
     for index, name in enumerate(app.env_file):
         path = base / name
-        if not path.is_file():
-            problems.append(locator.problem(["env_file", index], f"{path} does not exist"))
-            continue
-        env.update({k: v or "" for k, v in dotenv_values(path, interpolate=False).items()})
+        try:
+            if not path.is_file():
+                problems.append(locator.problem(["env_file", index], f"{path} does not exist"))
+                continue
+            env.update({k: v or "" for k, v in dotenv_values(path, interpolate=False).items()})
+        except OSError as exc:
+            problems.append(locator.problem(["env_file", index], f"cannot read {path}: {exc.strerror}"))
     return env, problems
 
 
@@ -234,7 +280,8 @@ def _digest_secrets(app: App, base: Path, locator: Locator) -> tuple[dict[str, s
     for name, secret in app.secrets.items():
         path = base / secret.file
         try:
-            digests[name] = hashlib.sha256(path.read_bytes()).hexdigest()
+            with path.open("rb") as source:  # streamed: a big secret file is not held in memory
+                digests[name] = hashlib.file_digest(source, "sha256").hexdigest()
         except OSError as exc:
             problems.append(locator.problem(["secrets", name, "file"], f"cannot read {path}: {exc.strerror}"))
     return digests, problems

@@ -6,18 +6,23 @@ handling and line numbers live in `loader.py`. Nothing here touches the filesyst
 
 from __future__ import annotations
 
+import posixpath
 import re
+import shlex
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
 from ruamel.yaml.scalarint import OctalInt
 
-from orchestrate.spec.ports import check_port
-from orchestrate.spec.units import parse_duration, parse_size
+from orchestrate.spec.ports import PORT_SPEC, check_port
+from orchestrate.spec.units import format_duration, parse_duration, parse_size
 
-APP_NAME = re.compile(r"^[a-z0-9][a-z0-9_.-]*$")
+# Used with fullmatch: `$` would let a trailing newline through.
+APP_NAME = re.compile(r"[a-z0-9][a-z0-9_.-]*")
 VOLUME_NAME = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9_.-]+$")
-ENV_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]*$")
+ENV_KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_.-]*")
+MAX_COMMAND_CHARS = 32 * 1024  # shlex is quadratic in a string's length; a longer command is a list
+MAX_STOP_GRACE = 24 * 3600.0
 
 def _scalar_to_str(value: object) -> object:
     """Env and label values: YAML gives ints, floats and bools; Docker wants strings."""
@@ -31,6 +36,20 @@ def _scalar_to_str(value: object) -> object:
 def _absolute_path(value: object) -> object:
     if isinstance(value, str) and not value.startswith("/"):
         raise ValueError(f"{value!r} must be an absolute path (starting with /)")
+    if isinstance(value, str) and ".." in value.split("/"):
+        raise ValueError(f"{value!r} must not climb with ..")
+    return value
+
+
+def _shell_words(value: object) -> object:
+    """A command string must split into words the way desire.py will split it."""
+    if isinstance(value, str):
+        if len(value) > MAX_COMMAND_CHARS:
+            raise ValueError(f"a command string is at most {MAX_COMMAND_CHARS // 1024} KiB; write a longer one as a list")
+        try:
+            shlex.split(value)
+        except ValueError as exc:
+            raise ValueError(f"cannot split into words: {str(exc).lower()}") from None
     return value
 
 
@@ -38,6 +57,7 @@ EnvValue = Annotated[str, BeforeValidator(_scalar_to_str)]
 AbsolutePath = Annotated[str, BeforeValidator(_absolute_path)]
 Duration = Annotated[float, BeforeValidator(parse_duration)]
 Size = Annotated[int, BeforeValidator(parse_size)]
+Command = Annotated[list[str] | str | None, AfterValidator(_shell_words)]
 
 
 class Strict(BaseModel):
@@ -84,7 +104,7 @@ class Volume(Strict):
     read_only: bool = False
     create: bool = True
     mode: int | None = None
-    owner: str | None = Field(default=None, pattern=r"^\d+(:\d+)?$")
+    owner: str | None = Field(default=None, pattern=r"^[0-9]{1,10}(:[0-9]{1,10})?$")
 
     @field_validator("mode", mode="before")
     @classmethod
@@ -114,7 +134,7 @@ class Healthcheck(Strict):
     test: list[str] | str | None = None
     interval: Duration | None = None
     timeout: Duration | None = None
-    retries: int | None = Field(default=None, ge=0)
+    retries: int | None = Field(default=None, ge=0, le=2**31 - 1)
     start_period: Duration | None = None
     disable: bool = False
 
@@ -129,7 +149,8 @@ class Healthcheck(Strict):
 
 class Resources(Strict):
     memory: Size | None = None
-    cpus: float | None = Field(default=None, gt=0)
+    # The engine's smallest share is 0.01 CPU; less would round to 0, which means unlimited.
+    cpus: float | None = Field(default=None, ge=0.01, le=1_000_000, allow_inf_nan=False)
 
 
 class NetworkRef(Strict):
@@ -138,7 +159,7 @@ class NetworkRef(Strict):
 
 
 def _restart_policy(value: object) -> object:
-    if not isinstance(value, str) or not re.fullmatch(r"no|always|unless-stopped|on-failure(:\d+)?", value):
+    if not isinstance(value, str) or not re.fullmatch(r"no|always|unless-stopped|on-failure(:[0-9]{1,9})?", value):
         raise ValueError(f"{value!r} is not a restart policy (no, always, unless-stopped, on-failure[:N])")
     return value
 
@@ -161,8 +182,8 @@ class App(Strict):
     kind: Literal["App"]
     name: str = Field(max_length=63)
     image: str = Field(min_length=1)
-    command: list[str] | str | None = None
-    entrypoint: list[str] | str | None = None
+    command: Command = None
+    entrypoint: Command = None
     env: dict[str, EnvValue] = Field(default_factory=dict)
     env_file: list[str] = Field(default_factory=list)
     secrets: dict[str, Secret] = Field(default_factory=dict)
@@ -187,7 +208,7 @@ class App(Strict):
     @field_validator("name")
     @classmethod
     def _app_name(cls, value: str) -> str:
-        if not APP_NAME.match(value):
+        if not APP_NAME.fullmatch(value):
             raise ValueError(f"{value!r} is not an app name (lower-case letters, digits, and _ . - after the first character)")
         if ".stateful-" in value:
             raise ValueError('names containing ".stateful-" are reserved for temporary containers')
@@ -197,7 +218,7 @@ class App(Strict):
     @classmethod
     def _env_keys(cls, value: dict[str, str]) -> dict[str, str]:
         for key in value:
-            if not ENV_KEY.match(key):
+            if not ENV_KEY.fullmatch(key):
                 raise ValueError(f"{key!r} is not a valid environment variable name")
         return value
 
@@ -216,12 +237,34 @@ class App(Strict):
             raise ValueError("named hosts are not supported yet; omit host to use the local engine")
         return value
 
+    @field_validator("stop_grace_period")
+    @classmethod
+    def _bounded_grace(cls, value: float) -> float:
+        if value > MAX_STOP_GRACE:
+            raise ValueError(f"stop_grace_period is at most {format_duration(MAX_STOP_GRACE)}")
+        return value
+
+    @field_validator("ports")
+    @classmethod
+    def _distinct_host_ports(cls, value: list[str]) -> list[str]:
+        taken: dict[tuple[str, str], list[str]] = {}
+        for port in value:
+            match = PORT_SPEC.match(port)
+            if match and match.group("host"):
+                ip = (match.group("ip") or "").strip("[]")
+                key = (str(int(match.group("host"))), match.group("proto") or "tcp")
+                if any(not ip or not other or ip == other for other in taken.get(key, [])):
+                    raise ValueError(f"host port {key[0]}/{key[1]} is published twice")
+                taken.setdefault(key, []).append(ip)
+        return value
+
     @model_validator(mode="after")
     def _references(self) -> App:
         for key in self.shared_volumes:
             if key not in self.volumes:
                 raise ValueError(f"shared_volumes: {key!r} is not a key of volumes")
-        targets = [v.target.rstrip("/") or "/" for v in self.volumes.values()]
+        # `/data`, `/data/.` and `//data` are one place in the container.
+        targets = [posixpath.normpath("/" + v.target.lstrip("/")) for v in self.volumes.values()]
         duplicates = sorted({t for t in targets if targets.count(t) > 1})
         if duplicates:
             raise ValueError(f"two volumes mount onto {', '.join(duplicates)}")

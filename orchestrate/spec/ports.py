@@ -1,11 +1,16 @@
-"""Port mappings: `[ip:][host:]container[/proto]`. Light on purpose: no pydantic here."""
+"""Port mappings: `[ip:][host:]container[/proto]`. Light on purpose: no pydantic here.
+
+ASCII digits only (Python's `\\d` and `int()` take other scripts' digits too), and an IP must be
+an address: an IPv4 one as is, an IPv6 one in brackets.
+"""
 
 from __future__ import annotations
 
+import ipaddress
 import re
 
 PORT_SPEC = re.compile(
-    r"^(?:(?:(?P<ip>\[[0-9a-fA-F:]+\]|[0-9.]+):)?(?P<host>\d+)?:)?(?P<container>\d+)(?:/(?P<proto>tcp|udp|sctp))?$"
+    r"^(?:(?:(?P<ip>\[[0-9a-fA-F:.]+\]|[0-9.]+):)?(?P<host>[0-9]{1,5})?:)?(?P<container>[0-9]{1,5})(?:/(?P<proto>tcp|udp|sctp))?\Z"
 )
 
 
@@ -18,3 +23,16 @@ def check_port(text: str) -> None:
         port = match.group(group)
         if port is not None and not 1 <= int(port) <= 65535:
             raise ValueError(f"{text!r}: port {port} is out of range 1-65535")
+    ip = match.group("ip")
+    if ip is not None:
+        _check_ip(text, ip)
+
+
+def _check_ip(text: str, ip: str) -> None:
+    bracketed = ip.startswith("[")
+    try:
+        address = ipaddress.ip_address(ip.strip("[]"))
+    except ValueError:
+        raise ValueError(f"{text!r}: {ip} is not an IP address") from None
+    if bracketed != (address.version == 6):
+        raise ValueError(f"{text!r}: write an IPv6 address in brackets and an IPv4 one without")

@@ -101,7 +101,7 @@ volumes:
         [
             "<dir>/a.yaml:5:8: ports: Input should be a valid list",
             "<dir>/a.yaml:6:21: resources.memory: 'lots' is not a size (expected e.g. 512m, 1g)",
-            "<dir>/a.yaml:6:33: resources.cpus: Input should be greater than 0",
+            "<dir>/a.yaml:6:33: resources.cpus: Input should be greater than or equal to 0.01",
             "<dir>/a.yaml:7:53: healthcheck.retries: Input should be greater than or equal to 0",
             "<dir>/a.yaml:9:18: volumes.data.target: 'var/lib/mysql' must be an absolute path (starting with /)",
         ],
@@ -200,8 +200,8 @@ env:
         },
         {"EMPTY": ""},
         [
-            "<dir>/a.yaml:6:26: env.MARIADB_ROOT_PASSWORD: set MYSQL_ROOT_PASSWORD",
-            "<dir>/a.yaml:7:10: env.OTHER: required variable EMPTY is not set",
+            "<dir>/a.yaml:6:26: env.MARIADB_ROOT_PASSWORD: required variable MYSQL_ROOT_PASSWORD is missing a value: set MYSQL_ROOT_PASSWORD",
+            "<dir>/a.yaml:7:10: env.OTHER: required variable EMPTY is missing a value",
         ],
     ),
     (

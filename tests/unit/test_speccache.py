@@ -71,3 +71,23 @@ def test_a_spec_with_problems_is_never_cached(specs: Path, tmp_path: Path) -> No
         with pytest.raises(SpecError):
             pipeline.load([specs], {}, cache_dir=tmp_path / "state")
     assert not list((tmp_path / "state").glob("specs-*"))
+
+
+def test_no_secret_value_at_rest_and_a_hit_re_derives_it(specs: Path, tmp_path: Path) -> None:
+    (specs / "db.yaml").write_text(SPEC.replace("env_file:", "env: {DB_PASSWORD: '${PW}', PLAIN: x}\nenv_file:"))
+    (specs / "db.env").write_text("A=1\nAPI_TOKEN=from-the-file\n")
+    cache, parses = tmp_path / "state", []
+    environ = {"PW": "hunter2-secret"}
+    for _ in range(2):
+        assert _load(specs, cache, environ, parses) == "mariadb:11 A=1"
+        apps = pipeline.load([specs], environ, cache_dir=cache)
+        assert (apps[0].env["DB_PASSWORD"], apps[0].env["API_TOKEN"], apps[0].env["PLAIN"]) == ("hunter2-secret", "from-the-file", "x")
+    assert len(parses) == 1  # the second and later loads were hits
+    stored = b"".join(p.read_bytes() for p in cache.glob("specs-*"))
+    assert stored.startswith(b"{") and b"hunter2-secret" not in stored and b"from-the-file" not in stored
+
+
+def test_a_secret_variable_outside_env_is_not_cached(specs: Path, tmp_path: Path) -> None:
+    (specs / "db.yaml").write_text(SPEC + "command: [--password, '${DB_PASSWORD}']\n")
+    pipeline.load([specs], {"DB_PASSWORD": "hunter2"}, cache_dir=tmp_path / "state")
+    assert not list((tmp_path / "state").glob("specs-*"))

@@ -40,6 +40,16 @@ def test_parse_duration(text: str | float, seconds: float) -> None:
         ("", "expected a duration like 30s, 2m or 1h30m"),
         (True, "expected a duration like 30s, 2m or 1h30m"),
         (-3, "a duration cannot be negative"),
+        # hostile input: other types, NaN and infinity, digits of other scripts, beyond int64 ns
+        (float("nan"), "expected a duration like 30s, 2m or 1h30m"),
+        (float("inf"), "a duration is at most 2562047h47m16s"),
+        ([30], "expected a duration like 30s, 2m or 1h30m"),
+        (b"30s", "expected a duration like 30s, 2m or 1h30m"),
+        ("\u00b2", "'\u00b2' is not a duration (expected e.g. 30s, 2m, 1h30m)"),
+        ("\u0663s", "'\u0663s' is not a duration (expected e.g. 30s, 2m, 1h30m)"),
+        ("3000000h", "a duration is at most 2562047h47m16s"),
+        ("9" * 400, "a duration is at most 2562047h47m16s"),
+        (10**400, "a duration is at most 2562047h47m16s"),
     ],
 )
 def test_parse_duration_rejects(value: object, message: str) -> None:
@@ -81,8 +91,16 @@ def test_parse_size(text: str | int, size: int) -> None:
         ("10x", "'10x' is not a size (expected e.g. 512m, 1g)"),
         ("m", "'m' is not a size (expected e.g. 512m, 1g)"),
         ("", "'' is not a size (expected e.g. 512m, 1g)"),
-        (True, "expected a size like 512m or 1g"),
+        (True, "expected a size like 512m or 1g (a bare number is a whole number of bytes)"),
         (-1, "a size cannot be negative"),
+        # hostile input: other types, other scripts' digits, sizes past int64
+        (1.5, "expected a size like 512m or 1g (a bare number is a whole number of bytes)"),
+        ([1], "expected a size like 512m or 1g (a bare number is a whole number of bytes)"),
+        (b"1g", "expected a size like 512m or 1g (a bare number is a whole number of bytes)"),
+        ("\u0663m", "'\u0663m' is not a size (expected e.g. 512m, 1g)"),
+        ("9999999t", "a size is at most 8 EiB (2^63-1 bytes)"),
+        ("9" * 400 + "t", "a size is at most 8 EiB (2^63-1 bytes)"),
+        (2**64, "a size is at most 8 EiB (2^63-1 bytes)"),
     ],
 )
 def test_parse_size_rejects(value: object, message: str) -> None:
@@ -92,6 +110,7 @@ def test_parse_size_rejects(value: object, message: str) -> None:
 
 
 ENV = {"A": "a", "EMPTY": ""}  # UNSET is not set at all
+BAD = "expected $VAR, ${VAR}, ${VAR:-default}, ${VAR:?message} or ${VAR:+other}; write $$ for a literal $"
 
 
 @pytest.mark.parametrize(
@@ -119,6 +138,25 @@ ENV = {"A": "a", "EMPTY": ""}  # UNSET is not set at all
         ("${A:?m}", "a"),
         ("${EMPTY?m}", ""),
         ("no dollar here", "no dollar here"),
+        # Compose's rules: nested defaults, a `}` outside a variable, :+ and +, defaults used lazily
+        ("${UNSET:-${A}}", "a"),
+        ("${UNSET-${A} ${A}}", "a a"),
+        ("${EMPTY:-$A}", "a"),
+        ("${URL:-postgres://${USER:-app}@db/app}", "postgres://app@db/app"),
+        ("${UNSET:-a}b}", "ab}"),
+        ("${UNSET:-{x}}", "{x}"),
+        ("${EMPTY:-/non:-alphanumeric}", "/non:-alphanumeric"),
+        ("${UNSET-myerror?msg}", "myerror?msg"),
+        ("${A?bar-baz}", "a"),
+        ("$A-bar", "a-bar"),
+        ("${A:+x}", "x"),
+        ("${EMPTY:+x}", ""),
+        ("${UNSET:+x}", ""),
+        ("${A+x}", "x"),
+        ("${EMPTY+x}", "x"),
+        ("${UNSET+x}", ""),
+        ("${A:+${A}${A}}", "aa"),
+        ("${A:-${UNSET:?never looked at}}", "a"),
     ],
 )
 def test_interpolate(text: str, result: str) -> None:
@@ -128,13 +166,26 @@ def test_interpolate(text: str, result: str) -> None:
 @pytest.mark.parametrize(
     ("text", "message"),
     [
-        ("${UNSET:?set UNSET please}", "set UNSET please"),
-        ("${EMPTY:?must not be empty}", "must not be empty"),
-        ("${UNSET?m}", "m"),
-        ("${UNSET:?}", "required variable UNSET is not set"),
-        ("$", "invalid interpolation in '$': use $$ for a literal $"),
-        ("cost: 5$", "invalid interpolation in 'cost: 5$': use $$ for a literal $"),
-        ("${1}", "invalid interpolation in '${1}': use $$ for a literal $"),
+        ("${UNSET:?set UNSET please}", "required variable UNSET is missing a value: set UNSET please"),
+        ("${EMPTY:?must not be empty}", "required variable EMPTY is missing a value: must not be empty"),
+        ("${UNSET?m}", "required variable UNSET is missing a value: m"),
+        ("${UNSET:?}", "required variable UNSET is missing a value"),
+        ("${UNSET?}", "required variable UNSET is missing a value"),
+        ("${UNSET:?need ${A}}", "required variable UNSET is missing a value: need a"),
+        ("${UNSET:-${OTHER:?x}}", "required variable OTHER is missing a value: x"),
+        ("$", "invalid interpolation in '$': " + BAD),
+        ("cost: 5$", "invalid interpolation in 'cost: 5$': " + BAD),
+        ("${1}", "invalid interpolation in '${1}': " + BAD),
+        # Compose's own invalid templates
+        ("${", "invalid interpolation in '${': " + BAD),
+        ("$}", "invalid interpolation in '$}': " + BAD),
+        ("${}", "invalid interpolation in '${}': " + BAD),
+        ("${ }", "invalid interpolation in '${ }': " + BAD),
+        ("${ foo}", "invalid interpolation in '${ foo}': " + BAD),
+        ("${foo }", "invalid interpolation in '${foo }': " + BAD),
+        ("${foo!}", "invalid interpolation in '${foo!}': " + BAD),
+        ("${A:-${B}", "invalid interpolation in '${A:-${B}': " + BAD),
+        ("${A:-" * 20 + "}" * 20, "variables nested more than 16 deep in " + repr("${A:-" * 20 + "}" * 20)),
     ],
 )
 def test_interpolate_rejects(text: str, message: str) -> None:
