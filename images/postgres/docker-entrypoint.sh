@@ -38,19 +38,24 @@ sql_identifier() { printf '"%s"' "${1//\"/\"\"}"; }
 # Runs initdb and what the official image does after it; prints what they say on stdout.
 create_cluster() {
     local password=$1 user=$2 database=$3 auth=$4 initdb_args=$5
-    local pwfile=()
-    if [[ -n $password ]]; then
-        # A file, not an argument: the password must not show in the process list.
-        pwfile=(--pwfile=<(printf '%s\n' "$password"))
-    fi
+    local pwfile single status=0
+    # A file, not an argument: the password must not show in the process list.
+    pwfile=$(mktemp)
+    printf '%s\n' "$password" >"$pwfile"
     # shellcheck disable=SC2086 # POSTGRES_INITDB_ARGS is a list of options, split on spaces
-    initdb --username="$user" "${pwfile[@]}" $initdb_args || return 1
+    initdb --username="$user" ${password:+"--pwfile=$pwfile"} $initdb_args || status=$?
+    rm -f "$pwfile"
+    ((status == 0)) || return "$status"
     printf '\n# Added by the entrypoint: every non-local address logs in with a password.\n' \
         >>"$PGDATA/pg_hba.conf"
     printf 'host all all all %s\n' "$auth" >>"$PGDATA/pg_hba.conf"
     if [[ $database != postgres ]]; then
-        printf 'CREATE DATABASE %s;\n' "$(sql_identifier "$database")" \
-            | postgres --single -j -D "$PGDATA" postgres || return 1
+        # Single-user mode exits 0 even when the statement fails (POSTGRES_DB=template1):
+        # its output tells.
+        single=$(printf 'CREATE DATABASE %s;\n' "$(sql_identifier "$database")" \
+            | postgres --single -j -D "$PGDATA" postgres 2>&1) || status=$?
+        printf '%s\n' "$single"
+        [[ $status == 0 && $single != *ERROR:* ]] || return 1
     fi
 }
 
