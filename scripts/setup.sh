@@ -56,9 +56,17 @@ unset _stateful_setup_status
 
 export PATH="$VENV/bin:$PATH"
 # The tests and the demo run these local builds; outside this machine, unset them to use the
-# official mariadb:11, redis:7 and busybox images named in the specs.
+# official mariadb:11, redis:7, postgres:15 and busybox images named in the specs.
 export STATEFUL_MARIADB_IMAGE=${STATEFUL_MARIADB_IMAGE:-stateful-test/mariadb:10.11}
 export STATEFUL_MARIADB_IMAGE_ALT=${STATEFUL_MARIADB_IMAGE_ALT:-stateful-test/mariadb:10.11-alt}
 export STATEFUL_REDIS_IMAGE=${STATEFUL_REDIS_IMAGE:-stateful-test/redis:7.0}
 export STATEFUL_REDIS_IMAGE_ALT=${STATEFUL_REDIS_IMAGE_ALT:-stateful-test/redis:7.0-alt}
 export STATEFUL_BUSYBOX_IMAGE=${STATEFUL_BUSYBOX_IMAGE:-stateful-test/busybox:latest}
+export STATEFUL_POSTGRES_IMAGE=${STATEFUL_POSTGRES_IMAGE:-stateful-test/postgres:15}
+export STATEFUL_POSTGRES_IMAGE_ALT=${STATEFUL_POSTGRES_IMAGE_ALT:-stateful-test/postgres:15-alt}
+# A later major version of each database, for tests of a change of major version. Not built by
+# this script: `scripts/images.sh --second-majors` builds them when such a test needs them
+# (the official equivalents: postgres:17, mariadb:11.8, redis:8.0).
+export STATEFUL_POSTGRES_NEXT_IMAGE=${STATEFUL_POSTGRES_NEXT_IMAGE:-stateful-test/postgres:17}
+export STATEFUL_MARIADB_NEXT_IMAGE=${STATEFUL_MARIADB_NEXT_IMAGE:-stateful-test/mariadb:11.8}
+export STATEFUL_REDIS_NEXT_IMAGE=${STATEFUL_REDIS_NEXT_IMAGE:-stateful-test/redis:8.0}
