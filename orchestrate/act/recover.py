@@ -53,7 +53,7 @@ def _finish(engine: Engine, app: str, old: ObservedContainer | None, new: Observ
     do, swap = _stepper(app, journal, say), engine.replace
     if old is not None:
         if old.running:  # cannot happen through our steps; never leave two running
-            do("finish-stop-old", "finish: stop old container", lambda: engine.stop(old.id, timeout=_grace(old)))
+            do("finish-stop-old", "finish: stop old container", lambda: engine.stop(old.id, timeout=old.stop_grace_seconds))
         if swap.holds_place(app, old):
             do("finish-rename-old", "finish: rename old container", lambda: swap.step_aside(app, old.id))
     if not swap.holds_place(app, new):
@@ -70,7 +70,7 @@ def _roll_back(
     do, swap = _stepper(app, journal, say), engine.replace
     if new is not None:
         if new.running:
-            do("rollback-stop-new", "rollback: stop new container", lambda: engine.stop(new.id, timeout=_grace(new)))
+            do("rollback-stop-new", "rollback: stop new container", lambda: engine.stop(new.id, timeout=new.stop_grace_seconds))
         do("rollback-remove-new", "rollback: remove new container", lambda: engine.remove_container(new.id))
     if old is not None:
         if not swap.holds_place(app, old):
@@ -87,10 +87,6 @@ def _stepper(app: str, journal: Callable[[str], None], say: Say) -> Callable[[st
         fault.after(step)
 
     return do
-
-
-def _grace(container: ObservedContainer) -> int:
-    return container.stop_timeout if container.stop_timeout is not None else 10
 
 
 def needs_recovery(engine: Engine, store: Store, listed: Mapping[str, ListedContainer], apps: set[str]) -> bool:
@@ -135,7 +131,7 @@ def _leftover(engine: Engine, app: str, say: Say) -> Resolution:
     elif current is not None:
         if new is not None:  # a new one in place and another leftover: the leftover goes first
             if new.running:
-                engine.stop(new.id, timeout=_grace(new))
+                engine.stop(new.id, timeout=new.stop_grace_seconds)
             engine.remove_container(new.id)
         new = current
     passed = (JournalEntry(HEALTH_PASSED, 0.0),) if new is not None and new.running else ()

@@ -24,6 +24,7 @@ from orchestrate.model.observed import ObservedState
 from orchestrate.output import documents
 from orchestrate.runs import pipeline
 from orchestrate.runs.pipeline import Policy
+from orchestrate.runs.teardown import stop_and_remove
 from orchestrate.state import RunLock, Store
 
 
@@ -166,9 +167,7 @@ def _prune(engine: Engine, planned: pipeline.Planned, report: Reporter) -> list[
         container = engine.inspect_container(listed.id) if listed is not None else None
         if container is None or not container.managed:
             continue
-        if container.running:
-            engine.stop(container.id, timeout=container.stop_timeout if container.stop_timeout is not None else 10)
-        engine.remove_container(container.id)
+        stop_and_remove(engine, container)
         report(app, "pruned orphan container (its volumes are kept)", None)
         pruned.append(app)
     return pruned

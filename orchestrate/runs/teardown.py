@@ -80,11 +80,14 @@ def find_teardown(engine: Engine, app: str, *, state_dir: str) -> Teardown:
 
 
 def remove_app_container(engine: Engine, teardown: Teardown) -> None:
-    container = teardown.container
-    if container is None:
-        return
+    if teardown.container is not None:
+        stop_and_remove(engine, teardown.container)
+
+
+def stop_and_remove(engine: Engine, container: ObservedContainer) -> None:
+    """Stop (with its own grace) and remove a container; never its volumes."""
     if container.running:
-        engine.stop(container.id, timeout=container.stop_timeout if container.stop_timeout is not None else 10)
+        engine.stop(container.id, timeout=container.stop_grace_seconds)
     engine.remove_container(container.id)
 
 

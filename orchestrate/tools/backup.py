@@ -109,8 +109,8 @@ def backup(
         manifest["mode"] = "stop-copy-start"
         was_running = container.running
         if was_running:
-            say(f"stop {container.name} (grace {container.stop_timeout or 10}s) for a consistent copy")
-            engine.stop(container.id, timeout=container.stop_timeout or 10)
+            say(f"stop {container.name} (grace {container.stop_grace_seconds}s) for a consistent copy")
+            engine.stop(container.id, timeout=container.stop_grace_seconds)
         try:
             for place in places:
                 manifest["archives"].append(_archive(files, place, to, say, app=manifest["app"]))

@@ -12,8 +12,10 @@ import pytest
 from orchestrate import databases
 from orchestrate.backends.local_files import LocalHostFiles
 from orchestrate.errors import ApplyFailed
-from orchestrate.tools.backup import _hot
-from tests.unit.builders import foreign_container
+from orchestrate.tools.backup import _hot, backup
+from tests.unit.builders import MARIADB, foreign_container, load_app
+from tests.unit.fake_engine import FakeEngine
+from tests.unit.fake_host_files import FakeHostFiles
 
 DUMP = b"-- MariaDB dump 10.19\nCREATE TABLE t (n INT);\nINSERT INTO t VALUES (1);\n-- Dump completed on 2026-11-29  9:30:00\n"
 
@@ -64,3 +66,15 @@ def test_redis_lastsave_lost_once_is_asked_again(tmp_path: Path) -> None:
     engine = ExecEngine((0, b""), (0, b"100\n"), (0, b"Background saving started\n"), (0, b"100\n"), (0, b"101\n"))
     assert _backup(engine, tmp_path, kind="redis")["archives"] == []
     assert [c[-1] for c in engine.commands] == ["LASTSAVE", "LASTSAVE", "BGSAVE", "LASTSAVE", "LASTSAVE"]
+
+
+def test_a_stop_grace_of_zero_stays_zero_for_the_stop_copy_start_backup(tmp_path: Path) -> None:
+    """`stop_grace_period: 0s` is a choice: the backup's stop must not turn it into the engine's 10 s."""
+    engine = FakeEngine(images={"mariadb:11.4": MARIADB})
+    spec = "apiVersion: stateful/v1\nkind: App\nname: db\nimage: mariadb:11.4\nstop_grace_period: 0s\n"
+    app = load_app(tmp_path, spec + "volumes:\n  data: {target: /var/lib/mysql}\n")
+    engine.add_container(app, container_id="db-1")
+    container = engine.inspect_container("db-1")
+    assert container is not None and container.stop_timeout == 0
+    backup(engine, FakeHostFiles(), container, tmp_path / "b", hot=False, say=lambda line: None, restart=lambda: None)  # type: ignore[arg-type]
+    assert "stop db-1 (grace 0s)" in engine.mutating_calls()

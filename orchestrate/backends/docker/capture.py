@@ -18,12 +18,12 @@ from orchestrate.backends.docker.inspect import env_dict, healthcheck_from_confi
 from orchestrate.errors import UsageError
 from orchestrate.labels import APP, MANAGED
 from orchestrate.model.capture import Capture
-from orchestrate.model.desired import looks_secret
+from orchestrate.model.desired import EVERY_ADDRESS, looks_secret
+from orchestrate.model.observed import ENGINE_DEFAULT_STOP_S
 from orchestrate.spec.names import app_name, volume_key
 from orchestrate.spec.units import format_duration
 
 ANONYMOUS = re.compile(r"^[0-9a-f]{64}$")
-ENGINE_DEFAULT_STOP_S = 10
 
 # HostConfig / Config fields we cannot express, and their "nothing chosen" values.
 UNSUPPORTED_HOST = {
@@ -182,7 +182,7 @@ def _ports(spec: dict[str, Any], host: Mapping[str, Any]) -> None:
         suffix = "" if proto in ("", "tcp") else f"/{proto}"
         for binding in bindings or [{}]:
             ip, published = binding.get("HostIp") or "", binding.get("HostPort") or ""
-            ip = "" if ip in ("0.0.0.0", "::") else ip
+            ip = "" if ip in EVERY_ADDRESS else ip
             text = f"{ip}:{published}:{port}" if ip else (f"{published}:{port}" if published else port)
             ports.append(text + suffix)
     if ports:
