@@ -15,11 +15,12 @@ from orchestrate import labels as L
 from orchestrate.act import fault
 from orchestrate.act.copy import HELPER_IMAGE, Step, check_space, copy_and_verify
 from orchestrate.act.health import HealthGate, wait_healthy
-from orchestrate.act.recover import HEALTH_PASSED, resolve
+from orchestrate.act.recover import resolve
 from orchestrate.act.report import Options, Outcome, Report, Reporter
 from orchestrate.backends import Fleet
 from orchestrate.decide.compare import mount_diffs
 from orchestrate.decide.plan import AppAction, Kind, Plan, uncovered_volumes_problem
+from orchestrate.decide.recovery import HEALTH_PASSED
 from orchestrate.errors import ApplyFailed, ExitCode, StatefulError, TransientEngineError
 from orchestrate.model.desired import DesiredApp
 from orchestrate.state import JournalEntry, Operation

@@ -1,26 +1,25 @@
-"""Finishing or rolling back a recreate from the facts: the journal, and what the engine shows.
+"""Carrying out recovery: finishing or rolling back a recreate, from the facts: the journal, and
+what the engine shows.
 
 Used twice: by the executor when a recreate fails, and at the start of every run for the
-operations a killed run left open. Idempotent: run it again at any point and it converges. The
-rule: if the new container passed its health gate, finish (the new one takes the app's place, the
-old one is removed); otherwise roll back (the new one is stopped and removed, the old one takes
-the app's place back and is started). The new one is always stopped before the old one starts.
+operations a killed run left open. Idempotent: run it again at any point and it converges. Which
+way it goes is decide/recovery.py's rule (the one diff predicts with); this module only finds the
+instances and carries the decision out. The new one is always stopped before the old one starts.
 Where an app's place is, and how an instance takes it, is the backend's replace strategy.
 """
 
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
 
 from orchestrate import labels as L
 from orchestrate.act import fault
 from orchestrate.backends import Engine
+from orchestrate.decide.recovery import FINISHED, Interrupted, Recovery, decide, leftover
 from orchestrate.model.observed import ListedContainer, ObservedContainer
-from orchestrate.state import JournalEntry, Operation, Store
-
-HEALTH_PASSED = "health-passed"
+from orchestrate.state import Operation, Store
 
 Say = Callable[[str, str], None]  # (app, what happened)
 
@@ -29,17 +28,32 @@ Say = Callable[[str, str], None]  # (app, what happened)
 class Resolution:
     app: str
     outcome: str  # finished | rolled-back
+    note: str = field(default="", compare=False)  # the plan's words for it (Recovery.note)
 
 
 def resolve(engine: Engine, op: Operation, *, journal: Callable[[str], None] = lambda step: None, say: Say) -> Resolution:
-    app = op.app
+    return carry_out(engine, found(engine, op), journal=journal, say=say)
+
+
+def found(engine: Engine, op: Operation) -> Interrupted:
+    """What a journaled operation left, as the engine shows it now (reads only)."""
     old = engine.inspect_container(op.old_id) if op.old_id else None
-    new = _new_container(engine, op)
-    if new is not None and (op.reached(HEALTH_PASSED) or old is None):
+    return Interrupted(op.app, old, _new_container(engine, op), tuple(entry.step for entry in op.steps))
+
+
+def carry_out(engine: Engine, interrupted: Interrupted, *, journal: Callable[[str], None] = lambda step: None, say: Say) -> Resolution:
+    app, old, new, stray = interrupted.app, interrupted.old, interrupted.new, interrupted.stray
+    recovery = decide(interrupted)
+    if stray is not None:
+        if stray.running:
+            engine.stop(stray.id, timeout=stray.stop_grace_seconds)
+        engine.remove_container(stray.id)
+    if recovery.outcome == FINISHED:
+        assert new is not None, "the rule finishes only with a new instance"
         _finish(engine, app, old, new, journal, say)
-        return Resolution(app, "finished")
-    _roll_back(engine, app, old, new, journal, say)
-    return Resolution(app, "rolled-back")
+    else:
+        _roll_back(engine, app, old, new, journal, say)
+    return Resolution(app, recovery.outcome, recovery.note)
 
 
 def _new_container(engine: Engine, op: Operation) -> ObservedContainer | None:
@@ -94,6 +108,18 @@ def needs_recovery(engine: Engine, store: Store, listed: Mapping[str, ListedCont
     return bool(store.open_operations()) or bool(_interrupted_apps(engine, listed, apps, store.identity))
 
 
+def pending(
+    engine: Engine, operations: Iterable[Operation], listed: Mapping[str, ListedContainer], *, apps: set[str], state_dir: str
+) -> list[Recovery]:
+    """What recover_open_operations would do, decided by the same rule from the same facts, without
+    doing it (reads only): the journal's open operations, then leftovers of apps with none."""
+    operations = list(operations)
+    decided = [decide(found(engine, op)) for op in operations]
+    journaled = {op.app for op in operations}
+    leftovers = [app for app in _interrupted_apps(engine, listed, apps, state_dir) if app not in journaled]
+    return decided + [decide(leftover(app, engine.replace.parts(app))) for app in leftovers]
+
+
 def recover_open_operations(
     engine: Engine, store: Store, *, apps: set[str], listed: Mapping[str, ListedContainer], say: Say
 ) -> list[Resolution]:
@@ -110,34 +136,11 @@ def recover_open_operations(
         done.append(resolution)
     if done:  # what was just resolved changed the containers: list them again
         listed = engine.snapshot(app_names=[], image_refs=[]).listed
-    return done + [_leftover(engine, app, say) for app in _interrupted_apps(engine, listed, apps, store.identity)]
+    leftovers = _interrupted_apps(engine, listed, apps, store.identity)
+    return done + [carry_out(engine, leftover(app, engine.replace.parts(app)), say=say) for app in leftovers]
 
 
 def _interrupted_apps(engine: Engine, listed: Mapping[str, ListedContainer], apps: set[str], state_dir: str) -> list[str]:
     leftovers = [c for c in listed.values() if c.managed and c.app in apps and engine.replace.mid_swap(c)]
     elsewhere = {c.app for c in listed.values() if c.managed and not L.managed_from(c.labels, state_dir)}
     return sorted({c.app for c in leftovers} - elsewhere)
-
-
-def _leftover(engine: Engine, app: str, say: Say) -> Resolution:
-    """A swap's leftovers with no open journal entry (the state dir was lost, or is another one).
-
-    Without a journal, "it is running" stands in for "it passed its health gate".
-    """
-    parts = engine.replace.parts(app)
-    current, old, new = (_ours(found, app) for found in (parts.current, parts.aside, parts.new))
-    if old is None:
-        old = current  # killed before the old one stepped aside: it still holds the app's place
-    elif current is not None:
-        if new is not None:  # a new one in place and another leftover: the leftover goes first
-            if new.running:
-                engine.stop(new.id, timeout=new.stop_grace_seconds)
-            engine.remove_container(new.id)
-        new = current
-    passed = (JournalEntry(HEALTH_PASSED, 0.0),) if new is not None and new.running else ()
-    op = Operation(0, app, "recreate", old.id if old else None, new.id if new else None, passed)
-    return resolve(engine, op, say=say)
-
-
-def _ours(container: ObservedContainer | None, app: str) -> ObservedContainer | None:
-    return container if container is not None and container.managed and container.app == app else None

@@ -13,7 +13,7 @@ from typing import Protocol
 
 from orchestrate.model.capture import Capture
 from orchestrate.model.desired import DesiredApp, Mount, VolumeSpec
-from orchestrate.model.observed import ImageDefaults, ListedContainer, MountUser, ObservedContainer, ObservedVolume
+from orchestrate.model.observed import ImageDefaults, ListedContainer, MountUser, ObservedContainer, ObservedVolume, SwapParts
 
 
 @dataclass(frozen=True)
@@ -42,15 +42,6 @@ class EventStream(Protocol):
     def __iter__(self) -> Iterator[EngineEvent]: ...
 
     def close(self) -> None: ...
-
-
-@dataclass(frozen=True)
-class SwapParts:
-    """An app's instances as an interrupted swap may have left them (each None when absent)."""
-
-    current: ObservedContainer | None  # the one holding the app's place
-    aside: ObservedContainer | None  # an old one that stepped aside
-    new: ObservedContainer | None  # a new one not yet in the app's place
 
 
 class ReplaceStrategy(Protocol):

@@ -130,6 +130,15 @@ class MountUser:
 
 
 @dataclass(frozen=True)
+class SwapParts:
+    """An app's instances as an interrupted swap may have left them (each None when absent)."""
+
+    current: ObservedContainer | None  # the one holding the app's place
+    aside: ObservedContainer | None  # an old one that stepped aside
+    new: ObservedContainer | None  # a new one not yet in the app's place
+
+
+@dataclass(frozen=True)
 class ObservedState:
     """One snapshot of everything the planner may look at."""
 

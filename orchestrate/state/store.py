@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from orchestrate.model.facts import Fingerprint
+from orchestrate.model.journal import JournalEntry, Operation
 from orchestrate.state.paths import ensure_private_dir, identity
 
 SCHEMA = """
@@ -43,25 +44,6 @@ CREATE TABLE IF NOT EXISTS fingerprints (
     size INTEGER, held_data INTEGER, recorded_at REAL, target TEXT, PRIMARY KEY (app, key)
 );
 """
-
-
-@dataclass(frozen=True)
-class JournalEntry:
-    step: str
-    at: float
-
-
-@dataclass(frozen=True)
-class Operation:
-    id: int
-    app: str
-    kind: str
-    old_id: str | None
-    new_id: str | None
-    steps: tuple[JournalEntry, ...]
-
-    def reached(self, step: str) -> bool:
-        return any(entry.step == step for entry in self.steps)
 
 
 @dataclass(frozen=True)
