@@ -16,6 +16,7 @@ from orchestrate.decide.guard import Fingerprints, borrowers_of, data_guard_prob
 from orchestrate.decide.remap import Migration, migrations_for
 from orchestrate.errors import ExitCode
 from orchestrate.model.desired import BUILTIN_NETWORKS, BindDir, DesiredApp, VolumeSpec
+from orchestrate.model.journal import Operation
 from orchestrate.model.observed import ImageDefaults, ListedContainer, ObservedContainer, ObservedState
 
 
@@ -50,6 +51,7 @@ class AppAction:
     container_id: str | None = None
     generation: int = 1
     migrations: tuple[Migration, ...] = ()  # remaps: data copied to the new source before the start
+    recovery: str | None = None  # an interrupted recreate the run finishes or rolls back first (Recovery.note)
 
     @property
     def changes(self) -> bool:
@@ -64,10 +66,13 @@ class AppAction:
 class Plan:
     actions: tuple[AppAction, ...]
     orphans: tuple[str, ...] = field(default=())  # managed containers whose spec is not given
+    # (app, note) of every interrupted recreate the run resolves before it plans, in its order:
+    # the apps of the plan (their action carries the note too) and any other with an open journal.
+    recoveries: tuple[tuple[str, str], ...] = ()
 
     @property
     def changes(self) -> bool:
-        return any(a.changes for a in self.actions)
+        return bool(self.recoveries) or any(a.changes for a in self.actions)
 
 
 def make_plan(
@@ -76,19 +81,22 @@ def make_plan(
     *,
     spec_files: frozenset[str] = frozenset(),
     safeguards: Safeguards | None = None,
+    recoveries: tuple[tuple[str, str], ...] = (),
 ) -> Plan:
     """One action per app, in the order given (dependency order).
 
     `spec_files` are the spec files this run speaks for (those loaded, and those that no longer
     exist): a managed container applied from one of them whose app is not desired is an orphan.
-    Containers applied from other files belong to other runs and are left out.
+    Containers applied from other files belong to other runs and are left out. `recoveries` are
+    the (app, note) of interrupted recreates resolved first: `observed` is the state after them.
     """
     guards = safeguards or Safeguards()
     context = Context(observed, guards, borrowers_of(desired))
+    notes = dict(recoveries)
     pending_networks: set[str] = set()
     actions = []
     for app in desired:
-        action = plan_app(app, context)
+        action = replace(plan_app(app, context), recovery=notes.get(app.name))
         # Several apps may share a network: create it once, with the first of them.
         if action.create_network in pending_networks:
             action = _without_network(action)
@@ -103,7 +111,7 @@ def make_plan(
             if c.app not in names and c.name == c.app and c.labels.get(L.SPEC_FILE, "") in spec_files and L.managed_from(c.labels, guards.state_dir)
         )
     )
-    return Plan(tuple(actions), orphans)
+    return Plan(tuple(actions), orphans, recoveries)
 
 
 @dataclass(frozen=True)
@@ -117,6 +125,7 @@ class Safeguards:
     allow_empty: frozenset[str] = frozenset()  # app/key the data guard lets start empty or changed
     adopt: frozenset[str] = frozenset()  # apps whose unmanaged container may be replaced (`stateful adopt`)
     force_target: frozenset[str] = frozenset()  # app/key whose remap target may be copied over
+    open_operations: tuple[Operation, ...] = ()  # recreates a killed run left in the journal
 
 
 @dataclass(frozen=True)

@@ -24,6 +24,7 @@ def plan_json(plan: Plan) -> dict[str, Any]:
         "changes": plan.changes,
         "apps": [_action_json(a) for a in plan.actions],
         "orphans": list(plan.orphans),
+        "recoveries": [{"app": app, "note": note} for app, note in plan.recoveries],
     }
 
 
@@ -40,6 +41,7 @@ def _action_json(action: AppAction) -> dict[str, Any]:
         "exit_code": int(action.problem.exit_code) if action.problem else None,
         "pull": action.pull,
         "migrations": [str(m) for m in action.migrations],
+        "recovery": action.recovery,
         "create": {
             "network": action.create_network,
             "volumes": [v.name for v in action.create_volumes],

@@ -49,6 +49,11 @@ def _drift(app: str, actions: dict[str, AppAction], spec_apps: set[str]) -> str:
 
 
 def _describe(action: AppAction) -> str:
+    drift = _drift_of(action)
+    return f"{action.recovery}, then {drift}" if action.recovery else drift
+
+
+def _drift_of(action: AppAction) -> str:
     if action.kind is Kind.NOOP:
         return "in sync"
     if action.kind is Kind.BLOCKED:

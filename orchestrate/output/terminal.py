@@ -44,6 +44,8 @@ def plan_lines(plan: Plan, *, verbose: bool = False) -> list[Text]:
     lines: list[Text] = []
     for action in plan.actions:
         lines.extend(_action_lines(action, verbose=verbose))
+    planned = {a.app for a in plan.actions}
+    lines += [Text(f"~ {app} recovery: {note}", style="yellow") for app, note in plan.recoveries if app not in planned]
     for orphan in plan.orphans:
         lines.append(Text(f"? {orphan} orphan: managed container with no spec here (kept; see `stateful destroy {orphan}`)", style="magenta"))
     return lines
@@ -53,7 +55,8 @@ def _action_lines(action: AppAction, *, verbose: bool) -> list[Text]:
     head = f"{SYMBOL[action.kind]} {action.app} {action.kind.value}"
     style = STYLE[action.kind]
     migrations = [Text(f"~ {action.app} migrate {m}", style="bold yellow") for m in action.migrations]
-    reasons = [f"create network {action.create_network}"] if action.create_network else []
+    reasons = [action.recovery] if action.recovery else []
+    reasons += [f"create network {action.create_network}"] if action.create_network else []
     reasons += [f"create volume {v.name}" for v in action.create_volumes]
     reasons += [f"create directory {d.path}" for d in action.create_dirs]
     if action.pull:

@@ -91,7 +91,8 @@ def _locked_run(
         say = lambda app, what: report(app, what, None)  # noqa: E731
         recovered = recover_open_operations(engine, store, apps=names, listed=observed.listed, say=say)
         observed = pipeline.observe(fleet, desired, fingerprints=store.fingerprints())
-    planned = _plan(fleet, store, desired, policy, observed=observed)
+    # The plan notes what was just resolved, as diff notes it beforehand (the same words).
+    planned = _plan(fleet, store, desired, policy, observed=observed, recovered=tuple((r.app, r.note) for r in recovered))
     on_plan(planned)
     quiet = not (planned.plan.changes or recovered or (policy.prune and planned.plan.orphans))
     # A run that finds nothing to do leaves no history row: cron's every-minute runs would bury
@@ -148,11 +149,19 @@ def _execute(
 
 
 def _plan(
-    fleet: Fleet, store: Store, desired: list[DesiredApp], policy: Policy, *, done: int = 0, observed: ObservedState | None = None
+    fleet: Fleet,
+    store: Store,
+    desired: list[DesiredApp],
+    policy: Policy,
+    *,
+    done: int = 0,
+    observed: ObservedState | None = None,
+    recovered: tuple[tuple[str, str], ...] = (),
 ) -> pipeline.Planned:
-    """Planned exactly as `diff` plans (pipeline.safeguards, pipeline.plan), from the store as it is now."""
+    """Planned exactly as `diff` plans (pipeline.safeguards, pipeline.plan), from the store as it is
+    now. The run resolved interrupted recreates before its first plan: `recovered` says which."""
     guards = pipeline.safeguards(store, policy, state_dir=store.identity)
-    return pipeline.plan(fleet, desired, guards, max_recreates=policy.max_recreates, recreated=done, observed=observed)
+    return pipeline.plan(fleet, desired, guards, max_recreates=policy.max_recreates, recreated=done, observed=observed, recovered=recovered)
 
 
 def _recreated(report: Report) -> int:

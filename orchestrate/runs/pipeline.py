@@ -2,7 +2,10 @@
 
 `diff` and `apply` call exactly these functions, so what `diff` prints is what `apply` runs:
 one builder of the plan's safeguards (`safeguards`, `read_safeguards`) and one planner (`plan`).
-Nothing here changes the engine or writes to the store.
+A killed run's interrupted recreates are part of the plan: apply resolves them first, so the
+read-only commands plan from the state that resolution will leave (decide/recovery.py predicts
+it by the rule apply follows) and say so per app. Nothing here changes the engine or writes to
+the store.
 """
 
 from __future__ import annotations
@@ -13,10 +16,12 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from orchestrate import labels as L
+from orchestrate.act.recover import pending
 from orchestrate.backends import LOCAL, Fleet
 from orchestrate.decide.desire import build_desired
 from orchestrate.decide.guard import Fingerprints
 from orchestrate.decide.plan import Plan, Safeguards, hold_back_recreates, make_plan
+from orchestrate.decide.recovery import after_recovery
 from orchestrate.errors import SpecError
 from orchestrate.model.desired import DesiredApp, Mount
 from orchestrate.model.facts import DataFacts
@@ -94,7 +99,10 @@ def safeguards(store: Store | None, policy: Policy, *, state_dir: str) -> Safegu
         allow_empty=policy.allow_empty,
         adopt=policy.adopt,
         force_target=policy.force_target,
+        open_operations=tuple(store.open_operations()) if store else (),
     )
+
+
 def _look_at_data(
     fleet: Fleet, desired: list[DesiredApp], remembered: list[Mount], volumes: Mapping[str, ObservedVolume]
 ) -> tuple[dict[str, HostDir], dict[str, DataFacts]]:
@@ -130,14 +138,27 @@ def plan(
     max_recreates: int | None = None,
     recreated: int = 0,
     observed: ObservedState | None = None,
+    recovered: tuple[tuple[str, str], ...] | None = None,
 ) -> Planned:
     """The one planner: observe (unless given what was just observed), plan, and hold back the
-    recreates past --max-recreates (`recreated` of them already done in this run)."""
+    recreates past --max-recreates (`recreated` of them already done in this run).
+
+    Interrupted recreates (the journal's open operations in `guards`, and leftovers of the apps
+    planned) are resolved before anything else: the plan is made from the state their resolution
+    leaves, predicted, and notes each one. A run that has just resolved them passes `recovered`,
+    the (app, note) of what it did, and the state it observed after that.
+    """
     guards = guards or Safeguards()
     if observed is None:
         assert fleet is not None, "plan needs a fleet or an observed state"
         observed = observe(fleet, desired, fingerprints=guards.fingerprints)
-    made = make_plan(desired, observed, spec_files=_spec_scope(desired, observed), safeguards=guards)
+    if recovered is None:
+        assert fleet is not None, "predicting recovery needs a fleet (or say what was recovered)"
+        apps = {a.name for a in desired}
+        predicted = pending(fleet.engine, guards.open_operations, observed.listed, apps=apps, state_dir=guards.state_dir)
+        observed = after_recovery(observed, predicted)
+        recovered = tuple((r.app, r.note) for r in predicted)
+    made = make_plan(desired, observed, spec_files=_spec_scope(desired, observed), safeguards=guards, recoveries=recovered)
     budget = None if max_recreates is None else max(0, max_recreates - recreated)
     return Planned(desired, observed, hold_back_recreates(made, budget))
 

@@ -29,4 +29,4 @@ def test_orphans_come_only_from_the_directories_the_run_was_given(tmp_path: Path
         containers.append(replace(made, labels={**made.labels, L.SPEC_FILE: str(spec_file)}))
     observed = state(containers=containers, volumes=[volume("db-data", app="db", key="data")])
 
-    assert plan(None, [db], observed=observed).plan.orphans == ("old",)
+    assert plan(None, [db], observed=observed, recovered=()).plan.orphans == ("old",)

@@ -356,10 +356,12 @@ def test_plan_json_for_a_refusal_has_its_exit_code(tmp_path: Path) -> None:
                 "exit_code": 4,
                 "pull": None,
                 "migrations": [],
+                "recovery": None,
                 "create": {"network": None, "volumes": [], "directories": []},
             }
         ],
         "orphans": [],
+        "recoveries": [],
     }
 
 
