@@ -23,6 +23,8 @@ from orchestrate.act.execute import Executor
 from orchestrate.act.recover import Resolution, needs_recovery, recover_open_operations, resolve
 from orchestrate.act.report import Options
 from orchestrate.model.desired import DesiredApp
+from orchestrate.model.observed import ObservedState
+from orchestrate.output import documents
 from orchestrate.runs import pipeline
 from orchestrate.state import Store
 from tests.unit.builders import MARIADB, load_app
@@ -324,3 +326,106 @@ def test_leftovers_made_from_another_state_dir_are_not_touched(scene: Scene, mon
     # Positive control: from its own state dir, the same leftovers are found and resolved.
     assert scene.recover() == [Resolution(APP, ROLLED_BACK)]
     assert scene.engine.mutations > mutations
+
+
+# --- what diff predicts recovery will leave, against what recovery leaves -------------------------
+
+
+def _containers(observed: ObservedState) -> tuple[dict[str, tuple[str, bool]], dict[str, str]]:
+    """What a plan can see of the app's containers: name -> (id, running), and the list's name -> id."""
+    return {n: (c.id, c.running) for n, c in observed.containers.items()}, {n: c.id for n, c in observed.listed.items()}
+
+
+def _predicted_then_recovered(scene: Scene) -> None:
+    """diff's plan (predicted from the journal and the engine, nothing changed) is apply's plan
+    after it recovered; the predicted state is the state recovery leaves."""
+    fleet, desired = fleet_of(scene.engine), [scene.new_spec]
+    guards = pipeline.safeguards(scene.store, pipeline.Policy(), state_dir=scene.store.identity)
+    mutations = scene.engine.mutations
+    shown = pipeline.plan(fleet, desired, guards)
+    assert scene.engine.mutations == mutations  # predicting changed nothing
+
+    resolved = scene.recover()
+
+    after = pipeline.observe(fleet, desired)
+    ran = pipeline.plan(
+        fleet,
+        desired,
+        pipeline.safeguards(scene.store, pipeline.Policy(), state_dir=scene.store.identity),
+        observed=after,
+        recovered=tuple((r.app, r.note) for r in resolved),
+    )
+    assert _containers(shown.observed) == _containers(after)
+    assert documents.plan_json(shown.plan) == documents.plan_json(ran.plan)
+    assert [note for _, note in shown.plan.recoveries] == [r.note for r in resolved] != []
+    (action,) = shown.plan.actions
+    assert action.recovery == resolved[0].note
+
+
+@pytest.mark.parametrize(("step", "outcome"), [*RECREATE_KILLS, ("remove-old", FINISHED)])
+def test_the_predicted_state_is_what_recovery_leaves(scene: Scene, monkeypatch: pytest.MonkeyPatch, step: str, outcome: str) -> None:
+    killed_recreate(scene, monkeypatch, step)
+
+    _predicted_then_recovered(scene)
+
+    assert_one_running(scene.engine, NEW if outcome == FINISHED else OLD)
+
+
+@pytest.mark.parametrize("step", ROLLBACK_STEPS)
+def test_the_predicted_state_after_a_killed_rollback_is_what_recovery_leaves(scene: Scene, monkeypatch: pytest.MonkeyPatch, step: str) -> None:
+    scene.engine.health_on_start[APP + L.NEW_SUFFIX] = "unhealthy"
+    killed_recreate(scene, monkeypatch, step)
+
+    _predicted_then_recovered(scene)
+
+    assert_one_running(scene.engine, OLD)
+
+
+@pytest.mark.parametrize(("step", "outcome"), LEFTOVERS)
+def test_the_predicted_state_of_leftovers_without_a_journal_is_what_recovery_leaves(
+    scene: Scene, monkeypatch: pytest.MonkeyPatch, step: str, outcome: str
+) -> None:
+    killed_recreate(scene, monkeypatch, step)
+    scene.lose_state_dir()
+
+    _predicted_then_recovered(scene)
+
+    assert_one_running(scene.engine, NEW if outcome == FINISHED else OLD)
+
+
+@pytest.mark.parametrize(("step", "then", "recovery_step", "outcome"), RECOVERY_KILLS)
+def test_the_predicted_state_after_a_killed_recovery_is_what_recovery_leaves(
+    scene: Scene, monkeypatch: pytest.MonkeyPatch, step: str, then: Callable[[Scene], None], recovery_step: str, outcome: str
+) -> None:
+    killed_recreate(scene, monkeypatch, step)
+    then(scene)
+    kill_after(monkeypatch, recovery_step)
+    with pytest.raises(Killed):
+        scene.recover()
+    monkeypatch.undo()
+
+    _predicted_then_recovered(scene)
+
+    assert_one_running(scene.engine, NEW if outcome == FINISHED else OLD)
+
+
+@pytest.mark.parametrize(
+    ("step", "kind", "note"),
+    [
+        ("rename-old", "recreate", "interrupted recreate: roll it back first (the journal stopped after rename-old)"),
+        ("rename-new", "recreate", "interrupted recreate: roll it back first (the journal stopped after rename-new)"),
+        ("start-new", "recreate", "interrupted recreate: roll it back first (the journal stopped after start-new)"),
+        ("health-gate", "noop", "interrupted recreate: finish it first (the journal stopped after health-passed)"),
+    ],
+)
+def test_diff_plans_from_the_resolution_and_says_so(scene: Scene, monkeypatch: pytest.MonkeyPatch, step: str, kind: str, note: str) -> None:
+    """Planned from the engine as it is, these were "create", "start" and twice "in sync"."""
+    killed_recreate(scene, monkeypatch, step)
+
+    shown = pipeline.plan(
+        fleet_of(scene.engine), [scene.new_spec], pipeline.safeguards(scene.store, pipeline.Policy(), state_dir=scene.store.identity)
+    )
+
+    (action,) = documents.plan_json(shown.plan)["apps"]
+    assert (action["action"], action["recovery"]) == (kind, note)
+    assert shown.plan.changes and shown.plan.recoveries == ((APP, note),)
