@@ -10,6 +10,8 @@ from __future__ import annotations
 import signal
 from typing import Any
 
+import pytest
+
 from tests.integration.conftest import World, mariadb_spec
 
 ROWS = "SELECT COUNT(*), SUM(id) FROM shop.t"
@@ -54,7 +56,41 @@ def test_a_recreate_killed_after_stopping_the_old_container_diff_shows_what_appl
 
     shown, ran = _diff_then_apply(world, spec)
     assert shown == ran
-    assert [a["action"] for a in ran["apps"]] == ["recreate"]
+    assert [(a["action"], a["recovery"]) for a in ran["apps"]] == [("recreate", _note("roll it back", "stop-old"))]
     assert world.sql(app, ROWS) == before
     assert "TZ=UTC" in world.container(app).attrs["Config"]["Env"]
     assert world.names() == [app]
+
+
+def _note(what: str, step: str) -> str:
+    return f"interrupted recreate: {what} first (the journal stopped after {step})"
+
+
+# (the step the recreate was killed after, the plan once recovery has run, the recovery's note).
+# Planned from the engine as the kill left it, diff said "create" (no container has the app's
+# name), "start" (the new one has it, not started) and twice "in sync" (the new one runs).
+KILLED_AFTER = [
+    ("rename-old", "recreate", _note("roll it back", "rename-old")),
+    ("rename-new", "recreate", _note("roll it back", "rename-new")),
+    ("start-new", "recreate", _note("roll it back", "start-new")),
+    ("health-gate", "noop", _note("finish it", "health-passed")),
+]
+
+
+@pytest.mark.parametrize(("step", "action", "note"), KILLED_AFTER)
+def test_a_recreate_killed_midway_diff_shows_the_recovery_and_the_plan_apply_runs(world: World, step: str, action: str, note: str) -> None:
+    app, spec = world.mariadb_with_rows()
+    before = world.sql(app, ROWS)
+    world.write("db.yaml", mariadb_spec(app, extra_env={"TZ": "UTC"}))
+    _killed_after(world, spec, step)
+    text = world.run("diff", spec)
+
+    shown, ran = _diff_then_apply(world, spec)
+    assert shown == ran
+    assert text.code == 1 and f"{app} {action}: {note}" in text.out, text.out
+    assert [(a["app"], a["action"], a["recovery"]) for a in ran["apps"]] == [(app, action, note)]
+    assert ran["recoveries"] == [{"app": app, "note": note}] and ran["changes"] is True
+    assert world.sql(app, ROWS) == before
+    assert "TZ=UTC" in world.container(app).attrs["Config"]["Env"]
+    assert world.names() == [app]
+    world.run("diff", spec, check=0)
