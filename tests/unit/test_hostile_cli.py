@@ -132,3 +132,19 @@ def test_an_invalid_byte_in_an_error_is_shown_escaped(tmp_path: Path, capsys: py
     status, err = _stateful(capsys, "--state-dir", str(tmp_path / "state"), "--env-file", missing, "diff", str(tmp_path / "a.yaml"))
     assert status == ExitCode.BAD_SPEC
     assert "no\\udcff.env cannot be read: No such file or directory" in err
+
+
+def test_a_state_dir_this_user_cannot_write_is_named(tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    # The suite may run as root, for whom every mode bit allows writing: the kernel's answer is faked.
+    monkeypatch.setattr(os, "access", lambda path, mode: False)
+    status, output = _stateful(capsys, "--state-dir", str(tmp_path / "state"), "history")
+    assert status == ExitCode.BAD_SPEC
+    assert f"state dir {tmp_path / 'state'}: it is not writable by this user; choose another with --state-dir" in output
+
+
+def test_a_lock_that_is_a_directory_is_named(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (tmp_path / "state" / "lock").mkdir(parents=True)
+    (tmp_path / "a.yaml").write_text(SPEC)
+    status, output = _stateful(capsys, "--state-dir", str(tmp_path / "state"), "apply", str(tmp_path / "a.yaml"))
+    assert status == ExitCode.BAD_SPEC
+    assert f"cannot take the lock {tmp_path / 'state' / 'lock'}: Is a directory" in output
