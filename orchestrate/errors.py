@@ -83,6 +83,18 @@ class NotOurs(Refused):
     """A container holding the app's name was not made by stateful: it is left alone."""
 
 
+class StateDirUnusable(StatefulError):
+    """The state dir cannot be made or written (under a file, on a kernel file system, no
+    permission): a usage error, fixed by choosing another with --state-dir."""
+
+    exit_code = ExitCode.BAD_SPEC
+
+
+class StoreCorrupt(Refused):
+    """`state.db` is not a store we can open (garbage, a directory). It is never replaced: the
+    journal and fingerprints in it may be all that is left of an interrupted run."""
+
+
 class EngineUnreachable(StatefulError):
     exit_code = ExitCode.ENGINE_UNREACHABLE
 

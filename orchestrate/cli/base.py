@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any, NoReturn
 import click
 
 from orchestrate import __version__
-from orchestrate.errors import ExitCode, SpecError, StatefulError, UsageError
+from orchestrate.errors import ExitCode, SpecError, StatefulError, UsageError, printable
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -77,7 +77,8 @@ def cli(ctx: click.Context, endpoint: str | None, state_dir: str | None, env_fil
 
     \b
     Exit codes: 0 ok / in sync, 1 changes pending (diff), 2 bad spec or usage,
-    3 engine unreachable, 4 apply failed (rolled back) or refused at run time,
+    3 engine unreachable, 4 apply failed (rolled back) or refused at run time
+    (also a state.db that is not a store: never replaced),
     5 refused by the data guard,
     75 another run holds the lock.
     """
@@ -92,11 +93,12 @@ def load_specs(ctx: click.Context, paths: tuple[str, ...] | list[str]) -> list[A
 
     environ: dict[str, str] = dict(os.environ)
     if ctx.obj.get("env_file"):
-        from dotenv import dotenv_values
+        from orchestrate.spec.inputs import InputRefused, read_env_file
 
-        if not Path(ctx.obj["env_file"]).is_file():
-            raise UsageError(f"--env-file {ctx.obj['env_file']}: no such file")
-        environ.update({k: v or "" for k, v in dotenv_values(ctx.obj["env_file"]).items()})
+        try:
+            environ.update(read_env_file(Path(ctx.obj["env_file"]), interpolate=True))
+        except InputRefused as exc:
+            raise UsageError(f"--env-file {exc}") from None
     return pipeline.load(paths, environ, cache_dir=state_dir_of(ctx))
 
 
@@ -113,7 +115,7 @@ def _fail(error: StatefulError) -> NoReturn:
             err.print(str(problem), markup=False)
         err.print(f"{len(error.problems)} problem{'s' if len(error.problems) != 1 else ''} found; nothing was changed", markup=False)
     else:
-        err.print(f"error: {error}", markup=False)
+        err.print(printable(f"error: {error}"), markup=False)  # a path may hold any byte
     sys.exit(int(error.exit_code))
 
 

@@ -29,6 +29,7 @@ from dotenv import dotenv_values
 from orchestrate import __version__
 from orchestrate.model.desired import BindDir, DesiredApp, Healthcheck, Mount, PortBinding, VolumeSpec, looks_secret
 from orchestrate.spec.files import spec_files
+from orchestrate.spec.inputs import ENV_FILE_MAX, SECRET_MAX, InputRefused, read_input
 from orchestrate.spec.interpolate import InterpolationError, interpolate
 
 FORMAT = f"specs/2/{__version__}"
@@ -47,7 +48,7 @@ def load_cached(
         return load()
     texts = [(path, path.read_bytes()) for path in files]
     key = _key(texts, environ)
-    which = _digest("\n".join(str(f.resolve()) for f in files).encode())[:16]
+    which = _digest("\n".join(str(f.resolve()) for f in files).encode("utf-8", "surrogateescape"))[:16]
     entry = cache_dir / f"specs-{which}.json"
     cached = _read(entry)
     if cached is not None and cached.get("key") == key and _unchanged(cached.get("inputs", {})):
@@ -67,7 +68,7 @@ def _key(texts: list[tuple[Path, bytes]], environ: Mapping[str, str]) -> str:
     for path, content in texts:
         names = sorted(set(VARIABLE.findall(content.decode("utf-8", "replace"))))
         parts += [str(path.resolve()), _digest(content), *(f"{n}={environ.get(n, chr(0))}" for n in names)]
-    return _digest("\n".join(parts).encode())
+    return _digest("\n".join(parts).encode("utf-8", "surrogateescape"))  # file names may hold any byte
 
 
 def _secret_outside_env(texts: list[tuple[Path, bytes]], desired: list[DesiredApp]) -> bool:
@@ -153,9 +154,9 @@ def _unchanged(inputs: Mapping[str, str]) -> bool:
 
 
 def _file_digest(path: str) -> str:
-    try:
-        return _digest(Path(path).read_bytes())
-    except OSError:
+    try:  # bounded, regular files only: an input swapped for a FIFO must not hang the check
+        return _digest(read_input(Path(path), max(ENV_FILE_MAX, SECRET_MAX)))
+    except InputRefused:
         return ""
 
 

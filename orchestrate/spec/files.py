@@ -6,6 +6,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from orchestrate.errors import SpecProblem
+from orchestrate.spec.inputs import not_regular
 
 SPEC_SUFFIXES = (".yaml", ".yml")
 
@@ -23,6 +24,8 @@ def spec_files(paths: Iterable[str | Path]) -> tuple[list[Path], list[SpecProble
             files.extend(found)
         elif path.is_file():
             files.append(path)
+        elif kind := not_regular(path):
+            problems.append(SpecProblem(str(path), 0, 0, "", f"is {kind}, not a spec file"))
         else:
             problems.append(SpecProblem(str(path), 0, 0, "", "no such file or directory"))
     return files, problems

@@ -15,7 +15,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from dotenv import dotenv_values
 from pydantic import BaseModel, ValidationError
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
@@ -25,9 +24,11 @@ from ruamel.yaml.nodes import ScalarNode
 
 from orchestrate.errors import SpecError, SpecProblem
 from orchestrate.spec.files import spec_files
+from orchestrate.spec.inputs import SECRET_MAX, InputRefused, read_env_file, read_input
 from orchestrate.spec.interpolate import InterpolationError, interpolate
 from orchestrate.spec.locate import Locator
-from orchestrate.spec.models import App
+from orchestrate.spec.models import ENV_KEY, App
+from orchestrate.spec.paths import engine_socket, host_path_refusal
 from orchestrate.spec.yamlguard import MAX_BYTES, YamlRefusal, check_events, check_text
 
 
@@ -72,8 +73,10 @@ def load_file(path: Path, environ: Mapping[str, str]) -> tuple[list[SourcedApp],
         line, col = (mark.line + 1, mark.column + 1) if mark else (0, 0)
         message = " ".join(str(exc.problem or exc.context or "invalid YAML").split())
         return [], [SpecProblem(display, line, col, "", f"YAML syntax error: {message}")]
-    except (OSError, UnicodeDecodeError) as exc:
-        return [], [SpecProblem(display, 0, 0, "", f"cannot read: {exc}")]
+    except InputRefused as exc:
+        return [], [SpecProblem(display, 0, 0, "", exc.reason)]
+    except UnicodeDecodeError as exc:
+        return [], [SpecProblem(display, 0, 0, "", f"is not UTF-8 text (at byte {exc.start + 1})")]
     apps: list[SourcedApp] = []
     problems: list[SpecProblem] = []
     for document in documents:
@@ -91,10 +94,12 @@ def load_file(path: Path, environ: Mapping[str, str]) -> tuple[list[SourcedApp],
 
 
 def _read_text(path: Path) -> str:
-    with path.open("rb") as source:
-        data = source.read(MAX_BYTES + 1)
-    if len(data) > MAX_BYTES:
-        raise YamlRefusal(0, 0, f"larger than {MAX_BYTES // 1024} KiB; a spec file is at most that")
+    try:
+        data = read_input(path, MAX_BYTES)
+    except InputRefused as exc:
+        if exc.too_large:
+            raise YamlRefusal(0, 0, f"larger than {MAX_BYTES // 1024} KiB; a spec file is at most that") from None
+        raise
     return data.decode("utf-8")
 
 
@@ -131,6 +136,9 @@ def _load_document(
         app = App.model_validate(_plain(locator.root))
     except ValidationError as exc:
         return None, _validation_problems(exc, locator)
+    problems = _host_path_problems(app, path.parent, locator, environ)
+    if problems:  # a refused path is not read at all: /etc/shadow's lines must not reach an error
+        return None, problems
     env_from_files, file_problems = _read_env_files(app, path.parent, locator)
     digests, secret_problems = _digest_secrets(app, path.parent, locator)
     problems = file_problems + secret_problems
@@ -263,14 +271,18 @@ def _read_env_files(app: App, base: Path, locator: Locator) -> tuple[dict[str, s
     env: dict[str, str] = {}
     problems: list[SpecProblem] = []
     for index, name in enumerate(app.env_file):
-        path = base / name
         try:
-            if not path.is_file():
-                problems.append(locator.problem(["env_file", index], f"{path} does not exist"))
-                continue
-            env.update({k: v or "" for k, v in dotenv_values(path, interpolate=False).items()})
-        except OSError as exc:
-            problems.append(locator.problem(["env_file", index], f"cannot read {path}: {exc.strerror}"))
+            values = read_env_file(base / name)
+        except InputRefused as exc:
+            problems.append(locator.problem(["env_file", index], str(exc)))
+            continue
+        # The names are not echoed: a file that is not an env file (a key, a password list) would
+        # otherwise print its content.
+        bad = [n for n, key in enumerate(values, 1) if not ENV_KEY.fullmatch(key)]
+        if bad:
+            message = f"{base / name}: {len(bad)} entries are not NAME=value lines with a valid name (the first is entry {bad[0]})"
+            problems.append(locator.problem(["env_file", index], message))
+        env.update(values)
     return env, problems
 
 
@@ -278,10 +290,43 @@ def _digest_secrets(app: App, base: Path, locator: Locator) -> tuple[dict[str, s
     digests: dict[str, str] = {}
     problems: list[SpecProblem] = []
     for name, secret in app.secrets.items():
-        path = base / secret.file
         try:
-            with path.open("rb") as source:  # streamed: a big secret file is not held in memory
-                digests[name] = hashlib.file_digest(source, "sha256").hexdigest()
-        except OSError as exc:
-            problems.append(locator.problem(["secrets", name, "file"], f"cannot read {path}: {exc.strerror}"))
+            digests[name] = hashlib.sha256(read_input(base / secret.file, SECRET_MAX)).hexdigest()
+        except InputRefused as exc:
+            problems.append(locator.problem(["secrets", name, "file"], str(exc)))
     return digests, problems
+
+
+def _host_path_problems(app: App, base: Path, locator: Locator, environ: Mapping[str, str]) -> list[SpecProblem]:
+    """Every host path the app would mount or read, against the sensitive-path rule.
+
+    Paths are resolved on this machine, symlinks followed: a bind source lives on the app's host,
+    and the only host a spec may name today is the local one. When apps run on other hosts, their
+    paths must be resolved there (through the host's files), not here.
+    """
+    allowed = [entry for raw in app.allow_host_paths for entry in (raw, _resolved(raw))]
+    socket = engine_socket(environ)
+    extra = [socket, _resolved(socket)] if socket else []
+    places: list[tuple[list[str | int], str]] = [(["env_file", i], name) for i, name in enumerate(app.env_file)]
+    places += [(["secrets", name, "file"], secret.file) for name, secret in app.secrets.items()]
+    for key, volume in app.volumes.items():
+        if volume.bind is not None:
+            places.append((["volumes", key, "bind"], volume.bind))
+        device = volume.driver_opts.get("device", "")
+        if (volume.driver or "local").removesuffix(":latest") == "local" and device.startswith("/"):
+            places.append((["volumes", key, "driver_opts", "device"], device))
+    problems = []
+    for loc, written in places:
+        refusal = host_path_refusal(_resolved(base / written), allowed, extra)
+        if refusal:
+            problems.append(locator.problem(loc, refusal))
+    return problems
+
+
+def _resolved(path: str | Path) -> str:
+    """`path` absolute with symlinks followed as far as they can be read (a link we may not read,
+    such as /proc/1/root, stays as written and is judged as written)."""
+    try:
+        return os.path.realpath(path)
+    except OSError:
+        return os.path.normpath(os.path.abspath(path))

@@ -6,6 +6,7 @@ handling and line numbers live in `loader.py`. Nothing here touches the filesyst
 
 from __future__ import annotations
 
+import ipaddress
 import posixpath
 import re
 import shlex
@@ -14,6 +15,7 @@ from typing import Annotated, Literal
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
 from ruamel.yaml.scalarint import OctalInt
 
+from orchestrate.spec.paths import secret_target_refusal
 from orchestrate.spec.ports import PORT_SPEC, check_port
 from orchestrate.spec.units import format_duration, parse_duration, parse_size
 
@@ -21,6 +23,11 @@ from orchestrate.spec.units import format_duration, parse_duration, parse_size
 APP_NAME = re.compile(r"[a-z0-9][a-z0-9_.-]*")
 VOLUME_NAME = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9_.-]+$")
 ENV_KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_.-]*")
+# A secret's name is a file name under /run/secrets: no `/`, no `..`, nothing a shell or YAML bends.
+SECRET_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
+HOSTNAME = re.compile(r"(?=.{1,253}$)[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*")
+# One NFS mount option, `name` or `name=value`; commas separate them, so none may hide in a value.
+NFS_OPTION = re.compile(r"[A-Za-z0-9_-]+(=[A-Za-z0-9_.:/+@-]+)?")
 MAX_COMMAND_CHARS = 32 * 1024  # shlex is quadratic in a string's length; a longer command is a list
 MAX_STOP_GRACE = 24 * 3600.0
 
@@ -65,9 +72,43 @@ class Strict(BaseModel):
 
 
 class Nfs(Strict):
+    """An NFS share, mounted by the local volume driver as `addr=<server>,<options>` and `:<export>`."""
+
     server: str
     export: AbsolutePath
     options: str = ""
+
+    @field_validator("server")
+    @classmethod
+    def _host_or_address(cls, value: str) -> str:
+        if not (HOSTNAME.fullmatch(value) or _is_ip(value.removeprefix("[").removesuffix("]"))):
+            raise ValueError(f"{value!r} is not a host name or an IP address")
+        return value
+
+    @field_validator("export")
+    @classmethod
+    def _plain_export(cls, value: str) -> str:
+        if any(ch == "," or ch.isspace() or not ch.isprintable() for ch in value):
+            raise ValueError(f"{value!r}: an export path has no commas, spaces or control characters")
+        return value
+
+    @field_validator("options")
+    @classmethod
+    def _plain_options(cls, value: str) -> str:
+        for option in value.split(",") if value else []:
+            if not NFS_OPTION.fullmatch(option):
+                raise ValueError(f"{option!r} is not a mount option (name or name=value; letters, digits, _ . : / + @ -)")
+            if option.partition("=")[0] == "addr":
+                raise ValueError("addr= comes from server; it may not be set in options")
+        return value
+
+
+def _is_ip(text: str) -> bool:
+    try:
+        ipaddress.ip_address(text)
+    except ValueError:
+        return False
+    return True
 
 
 def _file_mode(value: object) -> object:
@@ -127,7 +168,15 @@ class Volume(Strict):
 
 class Secret(Strict):
     file: str
-    target: str | None = None
+    target: AbsolutePath | None = None
+
+    @field_validator("target")
+    @classmethod
+    def _harmless_target(cls, value: str | None) -> str | None:
+        refusal = secret_target_refusal(value) if value is not None else None
+        if refusal:
+            raise ValueError(refusal)
+        return value
 
 
 class Healthcheck(Strict):
@@ -202,6 +251,7 @@ class App(Strict):
     host: str | None = None
     data_guard: bool = True
     database: str | None = None  # a kind of orchestrate.databases; checked where specs become desired apps
+    allow_host_paths: list[AbsolutePath] = Field(default_factory=list)  # checked by the loader (spec/paths.py)
 
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
@@ -220,6 +270,14 @@ class App(Strict):
         for key in value:
             if not ENV_KEY.fullmatch(key):
                 raise ValueError(f"{key!r} is not a valid environment variable name")
+        return value
+
+    @field_validator("secrets")
+    @classmethod
+    def _secret_names(cls, value: dict[str, Secret]) -> dict[str, Secret]:
+        for name in value:
+            if not SECRET_NAME.fullmatch(name):
+                raise ValueError(f"{name!r} is not a secret name (letters, digits, and _ . - after the first character; at most 64)")
         return value
 
     @field_validator("labels")

@@ -17,7 +17,7 @@ import time
 from pathlib import Path
 from types import TracebackType
 
-from orchestrate.errors import LockBusy
+from orchestrate.errors import LockBusy, StateDirUnusable
 from orchestrate.state.paths import ensure_private_dir
 
 
@@ -30,7 +30,10 @@ class RunLock:
         self._fd = -1
 
     def __enter__(self) -> RunLock:
-        self._fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            self._fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+        except OSError as exc:
+            raise StateDirUnusable(f"cannot take the lock {self.path}: {exc.strerror or exc}") from None
         deadline = time.monotonic() + self.wait_seconds
         while not self._try_lock():
             if time.monotonic() >= deadline:
@@ -54,7 +57,10 @@ class RunLock:
 
     def _write_holder(self) -> None:
         holder = {"pid": os.getpid(), "host": socket.gethostname(), "command": " ".join(sys.argv), "since": time.time()}
-        fd = os.open(self.holder_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        try:
+            fd = os.open(self.holder_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        except OSError:
+            return  # only information: the flock is what excludes other runs
         with os.fdopen(fd, "w") as out:
             json.dump(holder, out)
 

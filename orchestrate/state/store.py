@@ -9,6 +9,7 @@ from __future__ import annotations
 import getpass
 import json
 import os
+import shlex
 import socket
 import sqlite3
 import sys
@@ -17,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from orchestrate.errors import StateDirUnusable, StoreCorrupt
 from orchestrate.model.facts import Fingerprint
 from orchestrate.model.journal import JournalEntry, Operation
 from orchestrate.state.paths import ensure_private_dir, identity
@@ -73,13 +75,27 @@ class Store:
     def open(cls, directory: Path) -> Store:
         ensure_private_dir(directory)
         path = directory / "state.db"
-        if not path.exists():
-            os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
-        db = sqlite3.connect(path, timeout=30, isolation_level=None)
-        db.execute("PRAGMA journal_mode=WAL")
-        db.execute("PRAGMA synchronous=FULL")
-        db.executescript(SCHEMA)
-        _upgrade(db)
+        try:
+            if not path.exists():
+                os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
+            if not path.is_file():
+                raise _corrupt(path, "it is not a regular file")
+            db = sqlite3.connect(path, timeout=30, isolation_level=None)
+        except OSError as exc:
+            raise StateDirUnusable(f"cannot open the store {path}: {exc.strerror or exc}") from None
+        except sqlite3.Error as exc:
+            raise StateDirUnusable(f"cannot open the store {path}: {exc}") from None
+        try:
+            db.execute("PRAGMA journal_mode=WAL")
+            db.execute("PRAGMA synchronous=FULL")
+            db.executescript(SCHEMA)
+            _upgrade(db)
+        except sqlite3.OperationalError as exc:  # locked, read-only, disk full: the store may be fine
+            db.close()
+            raise StateDirUnusable(f"cannot use the store {path}: {exc}") from None
+        except sqlite3.DatabaseError as exc:
+            db.close()
+            raise _corrupt(path, str(exc)) from None
         for extra in (path.with_name("state.db-wal"), path.with_name("state.db-shm")):
             if extra.exists():
                 extra.chmod(0o600)
@@ -201,6 +217,15 @@ def _upgrade(db: sqlite3.Connection) -> None:
 
 def _json(text: str | None) -> dict[str, Any] | None:
     return json.loads(text) if text else None
+
+
+def _corrupt(path: Path, why: str) -> StoreCorrupt:
+    aside = path.with_name("state.db.broken")
+    return StoreCorrupt(
+        f"{path} is not a stateful store ({why}); it was left as it is. Move it aside "
+        f"(mv {shlex.quote(str(path))} {shlex.quote(str(aside))}) "
+        "and run again to start an empty store: the journal, history and volume fingerprints it held are then forgotten"
+    )
 
 
 def _user() -> str:

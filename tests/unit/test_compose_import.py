@@ -668,7 +668,7 @@ def test_the_specs_load_as_one_set(fixture: str, tmp_path: Path) -> None:
     out = tmp_path / "specs.yaml"
     YAML().dump_all(specs, out)
     (tmp_path / ".env").write_text("SHOP_MODE=prod\n", encoding="utf-8")
-    desired = load([tmp_path], {"DB_ROOT_PASSWORD": "pw", "HOME": "/root"})
+    desired = load([tmp_path], {"DB_ROOT_PASSWORD": "pw", "HOME": "/home/op"})
     assert sorted(a.name for a in desired) == sorted(s["name"] for s in specs)
     named = {(a.name, m.target): m.source for a in desired for m in a.mounts if m.kind == "volume" and m.owner_app == a.name}
     expected = {(s["name"], v["target"]): v["name"] for s in specs for v in s.get("volumes", {}).values() if "name" in v}

@@ -72,7 +72,7 @@ CASES = [
     (
         "env_file name too long",
         HEAD + "env_file: [" + "a" * 5000 + "]\n",
-        "a.yaml:5:12: env_file.0: cannot read " + "a" * 5000 + ": File name too long",
+        "a.yaml:5:12: env_file.0: " + "a" * 5000 + " cannot be read: File name too long",
     ),
     # names, ports and targets that passed when they should not
     (
