@@ -21,6 +21,7 @@ KIND = DatabaseKind(
         tool="pg_dumpall",
         summary="pg_dumpall (every database, roles and tablespaces)",
         completion=b"-- PostgreSQL database cluster dump complete",
-        restore="psql -U postgres -f dump.sql postgres",
+        # Fed on stdin (the file is where the backup is, not in the container); as the superuser.
+        restore="psql -U postgres -d postgres < dump.sql",
     ),
 )
