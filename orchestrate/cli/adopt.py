@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -124,8 +125,9 @@ def import_compose(compose_file: str, into: str, project: str | None) -> None:
     if not isinstance(compose, dict) or not isinstance(compose.get("services"), dict):
         raise UsageError(f"{compose_file}: no services: this is not a compose file")
     name = project or compose_import.project_name(compose, str(path.resolve().parent))
-    translation = compose_import.translate(compose, project=name)
     target = Path(into)
+    # Relative host paths are the compose file's; the specs are read from `target`.
+    translation = compose_import.translate(compose, project=name, base=os.path.relpath(path.resolve().parent, target.resolve()))
     err = console(stderr=True)
     for spec in translation.specs:
         notes = [line for line in translation.report if f"service {spec['name']}" in line]

@@ -14,13 +14,16 @@ KIND = DatabaseKind(
     init_only_env=with_file_variants(
         "POSTGRES_PASSWORD", "POSTGRES_USER", "POSTGRES_DB", "POSTGRES_INITDB_ARGS", "POSTGRES_INITDB_WALDIR", "POSTGRES_HOST_AUTH_METHOD"
     ),
-    # Over TCP: the entrypoint's temporary server for initialisation listens on the socket only.
-    readiness=Probe(("pg_isready", "--host=127.0.0.1", "--quiet")),
+    # Over TCP: the entrypoint's temporary server for initialisation listens on the socket only. As
+    # the superuser, to a database that exists: pg_isready logs in, and the exec's own user (root)
+    # is no role, which the server would log as FATAL at every probe.
+    readiness=Probe(("sh", "-c", _USER + 'exec pg_isready --host=127.0.0.1 --quiet --username="${u:-postgres}" --dbname=postgres')),
     hot_backup=Dump(
         ("sh", "-c", _USER + 'exec pg_dumpall --username="${u:-postgres}"'),
         tool="pg_dumpall",
         summary="pg_dumpall (every database, roles and tablespaces)",
         completion=b"-- PostgreSQL database cluster dump complete",
-        restore="psql -U postgres -f dump.sql postgres",
+        # Fed on stdin (the file is where the backup is, not in the container); as the superuser.
+        restore="psql -U postgres -d postgres < dump.sql",
     ),
 )

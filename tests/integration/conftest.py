@@ -1,4 +1,4 @@
-"""Integration fixtures: a real Docker engine, real MariaDB and Redis, unique names per test.
+"""Integration fixtures: a real Docker engine, real MariaDB, PostgreSQL and Redis, unique names per test.
 
 Every test gets a `World`: a fresh name prefix, a spec directory, the `stateful` command run as
 a user would run it (a subprocess), and helpers that check data by asking the servers. At the
@@ -31,6 +31,8 @@ from tests.integration.lab import Lab, lab_session
 STATEFUL = str(Path(sys.executable).parent / "stateful")
 MARIADB = os.environ.get("STATEFUL_MARIADB_IMAGE", "stateful-test/mariadb:10.11")
 MARIADB_ALT = os.environ.get("STATEFUL_MARIADB_IMAGE_ALT", "stateful-test/mariadb:10.11-alt")
+POSTGRES = os.environ.get("STATEFUL_POSTGRES_IMAGE", "stateful-test/postgres:15")
+POSTGRES_ALT = os.environ.get("STATEFUL_POSTGRES_IMAGE_ALT", "stateful-test/postgres:15-alt")
 REDIS = os.environ.get("STATEFUL_REDIS_IMAGE", "stateful-test/redis:7.0")
 REDIS_ALT = os.environ.get("STATEFUL_REDIS_IMAGE_ALT", "stateful-test/redis:7.0-alt")
 BUSYBOX = os.environ.get("STATEFUL_BUSYBOX_IMAGE", "stateful-test/busybox:latest")
@@ -46,7 +48,7 @@ def client() -> Iterator[docker.DockerClient]:
     try:
         api = docker.from_env()
         api.ping()
-        missing = [i for i in (MARIADB, REDIS, BUSYBOX) if not _has_image(api, i)]
+        missing = [i for i in (MARIADB, REDIS, POSTGRES, BUSYBOX) if not _has_image(api, i)]
     except docker.errors.DockerException as exc:
         _unavailable(f"no Docker engine: {exc}")
     if missing:
@@ -113,6 +115,7 @@ class World:
         images = {
             "STATEFUL_MARIADB_IMAGE": MARIADB,
             "STATEFUL_REDIS_IMAGE": REDIS,
+            "STATEFUL_POSTGRES_IMAGE": POSTGRES,
             "STATEFUL_BUSYBOX_IMAGE": BUSYBOX,
             "STATEFUL_HELPER_IMAGE": HELPER,
         }
@@ -163,6 +166,32 @@ class World:
         spec = str(self.write(filename, mariadb_spec(app, volumes=volumes)))
         self.run("apply", spec, check=0)
         self.sql(app, "CREATE TABLE shop.t (id INT PRIMARY KEY); INSERT INTO shop.t VALUES (1), (2)")
+        return app, spec
+
+    def psql(self, app: str, statement: str, *, database: str = "shop", user: str = "postgres", timeout: float = 90) -> str:
+        """Run SQL in the app's PostgreSQL over TCP on 127.0.0.1 (trusted inside the container, and
+        only the real server listens there, never the entrypoint's initialising one)."""
+        deadline = time.monotonic() + timeout
+        command = ["psql", "-h", "127.0.0.1", "-U", user, "-d", database, "-AtqX", "-v", "ON_ERROR_STOP=1", "-c", statement]
+        reads = statement.lstrip().upper().startswith(("SELECT", "SHOW", "TABLE"))
+        while True:
+            # A read is asked again when its answer is lost; a write runs exactly once.
+            code, out = exec_output(self.container(app), command, tries=3) if reads else self.container(app).exec_run(command)
+            text = out.decode()
+            if code == 0:
+                return text.strip()
+            # psql exits 2 when it could not talk to the server (not up yet); 3 when a statement failed,
+            # which must not run twice.
+            if code != 2 or time.monotonic() > deadline:
+                raise AssertionError(f"SQL failed on {app} (exit {code}): {text}")
+            time.sleep(0.3)
+
+    def postgres_with_rows(self, *, filename: str = "pg.yaml", volumes: str = "") -> tuple[str, str]:
+        """PostgreSQL app `<prefix>-pg` applied from `filename`, with two rows in shop's table t; (app, spec path)."""
+        app = self.name("pg")
+        spec = str(self.write(filename, postgres_spec(app, volumes=volumes)))
+        self.run("apply", spec, check=0)
+        self.psql(app, "CREATE TABLE t (id INT PRIMARY KEY, item TEXT); INSERT INTO t VALUES (1, 'apple'), (2, 'pear')")
         return app, spec
 
     def redis(self, app: str, *command: str, timeout: float = 60) -> str:
@@ -285,6 +314,30 @@ volumes:
 restart: unless-stopped
 stop_grace_period: 30s
 {healthcheck}"""
+
+
+def postgres_spec(
+    name: str,
+    *,
+    image: str = POSTGRES,
+    extra_env: dict[str, str] | None = None,
+    password: str = ROOT_PW,
+    volumes: str = "",
+) -> str:
+    env = "".join(f"\n  {k}: {json.dumps(v)}" for k, v in (extra_env or {}).items())
+    return f"""apiVersion: stateful/v1
+kind: App
+name: {name}
+image: {image}
+env:
+  POSTGRES_PASSWORD: {json.dumps(password)}
+  POSTGRES_DB: shop{env}
+volumes:
+  data:
+    target: /var/lib/postgresql/data{volumes}
+restart: unless-stopped
+stop_grace_period: 30s
+"""
 
 
 def redis_spec(name: str, *, image: str = REDIS, extra: str = "") -> str:

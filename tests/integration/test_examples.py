@@ -1,4 +1,4 @@
-"""Every example in examples/ applies and works: the seed scenarios and the MariaDB + Redis pair.
+"""Every example in examples/ applies and works: the seed scenarios, the MariaDB + Redis pair and PostgreSQL.
 
 Each example is copied with its app, volume and network names prefixed, so it runs beside
 anything else on the engine.
@@ -74,3 +74,33 @@ def test_mariadb_and_redis_example(world: World) -> None:
     attrs = world.container(db).attrs
     assert ROOT_PW not in str(attrs["Config"]["Env"]) and ROOT_PW not in str(attrs["Config"]["Labels"])
     world.run("diff", str(example), check=0)
+
+
+def test_postgres_example(world: World) -> None:
+    example = copy_example(world, "postgres", ["pg"], ["example-backend"])
+    secret = example / "secrets" / "postgres-password"
+    secret.parent.mkdir()
+    secret.write_text(ROOT_PW)
+    os.chown(secret, 999, 999)
+    secret.chmod(0o400)
+    world.run("apply", str(example), check=0)
+    app = world.name("pg")
+    world.psql(app, "CREATE TABLE t (id INT PRIMARY KEY); INSERT INTO t VALUES (1), (2)", database="app")
+    assert world.psql(app, "SHOW max_connections", database="app") == "50"  # from the command line
+    # The password came from the secret file: a login over the network needs it, and it is nowhere in the container's config.
+    code, out = world.container(app).exec_run(
+        ["psql", "-h", "database", "-U", "postgres", "-d", "app", "-Atc", "SELECT COUNT(*) FROM t"], environment={"PGPASSWORD": ROOT_PW}
+    )
+    assert (code, out.decode().strip()) == (0, "2")
+    code, out = world.container(app).exec_run(
+        ["psql", "-h", "database", "-U", "postgres", "-d", "app", "-Atc", "SELECT 1"], environment={"PGPASSWORD": "wrong"}
+    )
+    assert code != 0 and "password authentication failed" in out.decode()
+    attrs = world.container(app).attrs
+    assert ROOT_PW not in str(attrs["Config"]["Env"]) and ROOT_PW not in str(attrs["Config"]["Labels"])
+    world.run("diff", str(example), check=0)
+
+
+def test_every_example_has_a_test() -> None:
+    tested = {"shared-dir", "volumes-from", "mariadb", "postgres"}
+    assert {p.name for p in EXAMPLES.iterdir() if p.is_dir()} == tested

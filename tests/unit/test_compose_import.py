@@ -216,6 +216,34 @@ BLOG_SPECS = [
         "depends_on": ["api"],
     },
 ]
+WIKI_SPECS = [
+    {
+        "apiVersion": "stateful/v1",
+        "kind": "App",
+        "name": "db",
+        "image": "postgres:16",
+        "env": {"POSTGRES_USER": "wiki", "POSTGRES_DB": "wiki"},
+        "env_file": ["db.env"],
+        "volumes": {"data": {"target": "/var/lib/postgresql/data", "name": "wiki_pgdata"}},
+        "network": "wiki_default",
+        "restart": "unless-stopped",
+        "healthcheck": {"test": ["CMD-SHELL", "pg_isready -U wiki -d wiki"], "interval": "5s", "timeout": "5s", "retries": 10},
+    },
+    {
+        "apiVersion": "stateful/v1",
+        "kind": "App",
+        "name": "analytics",
+        "image": "postgres:16-alpine",
+        "env": {"POSTGRES_PASSWORD": "${ANALYTICS_PASSWORD:?set ANALYTICS_PASSWORD}", "PGDATA": "/var/lib/postgresql/data/pgdata"},
+        "volumes": {"data": {"target": "/var/lib/postgresql/data", "bind": "./analytics-data"}},
+        "network": "wiki_default",
+        "restart": "always",
+    },
+]
+WIKI_REPORT = [
+    "networks: compose put db, analytics on its default network wiki_default, where services reach each other by name; "
+    "their specs join network wiki_default for the same",
+]
 BLOG_REPORT = [
     "service api: depends_on.migrate: condition service_completed_successfully not translated (stateful waits for migrate to be healthy)",
     "service api: depends_on.migrate: restart: true not translated",
@@ -230,8 +258,9 @@ BLOG_REPORT = [
         ("shop.yaml", "shop", SHOP_SPECS, SHOP_REPORT),
         ("media.yaml", "media", MEDIA_SPECS, MEDIA_REPORT),
         ("blog.yaml", "blog", BLOG_SPECS, BLOG_REPORT),
+        ("wiki.yaml", "wiki", WIKI_SPECS, WIKI_REPORT),
     ],
-    ids=["mariadb-redis-app", "volumes_from-tmpfs-resources", "dependency-order-defaults"],
+    ids=["mariadb-redis-app", "volumes_from-tmpfs-resources", "dependency-order-defaults", "postgres-volume-bind-env_file"],
 )
 def test_compose_file(fixture: str, project: str, specs: list[dict[str, Any]], report: list[str]) -> None:
     result = _translate(_load(fixture), project)
@@ -661,14 +690,40 @@ def test_module_is_pure() -> None:
     assert out.stdout.strip() == "[]"
 
 
-@pytest.mark.parametrize("fixture", ["shop.yaml", "media.yaml", "blog.yaml"])
+@pytest.mark.parametrize(
+    ("base", "bind", "env_file"),
+    [
+        (".", "./analytics-data", "db.env"),
+        ("..", "../analytics-data", "../db.env"),
+        ("../deploy", "../deploy/analytics-data", "../deploy/db.env"),
+        ("compose", "./compose/analytics-data", "./compose/db.env"),
+    ],
+    ids=["specs-beside-the-file", "specs-in-a-subdirectory", "specs-in-a-sibling", "compose-file-below-the-specs"],
+)
+def test_relative_host_paths_stay_the_compose_files(base: str, bind: str, env_file: str) -> None:
+    """Compose reads `./analytics-data` and `db.env` beside the compose file; the spec beside itself: rebased, the
+    bind is the data compose left (not a new empty dir the database would initialise)."""
+    specs = {s["name"]: s for s in translate(_load("wiki.yaml"), project="wiki", base=base).specs}
+    assert specs["analytics"]["volumes"]["data"]["bind"] == bind
+    assert specs["db"]["env_file"] == [env_file]
+
+
+def test_absolute_home_and_variable_paths_are_not_rebased() -> None:
+    compose = {"services": {"s": {"image": "busybox", "env_file": ["/etc/s.env"], "volumes": ["/srv/a:/a", "~/b:/b", "${DIR}:/c"]}}}
+    spec = translate(compose, project="p", base="..").specs[0]
+    assert [v["bind"] for v in spec["volumes"].values()] == ["/srv/a", "${HOME}/b", "${DIR}"]
+    assert spec["env_file"] == ["/etc/s.env"]
+
+
+@pytest.mark.parametrize("fixture", ["shop.yaml", "media.yaml", "blog.yaml", "wiki.yaml"])
 def test_the_specs_load_as_one_set(fixture: str, tmp_path: Path) -> None:
     """Written out as files, the documents pass the spec loader's cross-document rules (references, shared sources)."""
     specs = translate(_load(fixture), project=fixture.removesuffix(".yaml")).specs
     out = tmp_path / "specs.yaml"
     YAML().dump_all(specs, out)
     (tmp_path / ".env").write_text("SHOP_MODE=prod\n", encoding="utf-8")
-    desired = load([tmp_path], {"DB_ROOT_PASSWORD": "pw", "HOME": "/home/op"})
+    (tmp_path / "db.env").write_text("POSTGRES_PASSWORD=pw\n", encoding="utf-8")
+    desired = load([tmp_path], {"DB_ROOT_PASSWORD": "pw", "ANALYTICS_PASSWORD": "pw", "HOME": "/home/op"})
     assert sorted(a.name for a in desired) == sorted(s["name"] for s in specs)
     named = {(a.name, m.target): m.source for a in desired for m in a.mounts if m.kind == "volume" and m.owner_app == a.name}
     expected = {(s["name"], v["target"]): v["name"] for s in specs for v in s.get("volumes", {}).values() if "name" in v}

@@ -235,7 +235,7 @@ def test_an_app_without_a_database_has_no_hot_backup(tmp_path: Path) -> None:
 
 # (the tool that made the dump, as the manifest names it, the hint)
 HINTS = [
-    ("pg_dumpall", "(psql -U postgres -f dump.sql postgres)"),
+    ("pg_dumpall", "(psql -U postgres -d postgres < dump.sql)"),
     ("mariadb-dump", "(mariadb -uroot -p < dump.sql)"),
     ("mysqldump", "(mysql -uroot -p < dump.sql)"),
     ("some-other-dump", "load it with the database's client"),

@@ -39,11 +39,12 @@ __all__ = [
 ]  # fmt: skip
 
 
-def translate(compose: Mapping[str, Any], *, project: str) -> Translation:
-    """Translate a parsed compose file; `project` is the compose project name (`-p`), see `project_name`."""
+def translate(compose: Mapping[str, Any], *, project: str, base: str = ".") -> Translation:
+    """Translate a parsed compose file; `project` is the compose project name (`-p`), see `project_name`;
+    `base` is the compose file's directory relative to where the specs go (host paths are rebased on it)."""
     project = normalise_project(project)
     services = mapping(compose.get("services"))
-    context = Project(project, mapping(compose.get("volumes")), mapping(compose.get("networks")))
+    context = Project(project, mapping(compose.get("volumes")), mapping(compose.get("networks")), base=base)
     head = _file_notes(compose, project)
     skipped_lines = _name_apps(context, services)
     translated = [_translate_service(context, name, mapping(raw)) for name, raw in services.items() if name in context.apps]

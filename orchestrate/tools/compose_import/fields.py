@@ -72,6 +72,7 @@ def _env_file(service: Service, value: Any) -> None:
             files.append(path)
         else:
             files.append(str(item))
+    files = [service.project.relocated(path) for path in files]
     if files:
         service.spec["env_file"] = files
 

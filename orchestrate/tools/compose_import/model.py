@@ -61,6 +61,15 @@ class Project:
     networks_used: list[str] = field(default_factory=list)  # network keys, in first-use order
     on_default: list[str] = field(default_factory=list)  # apps put on the default network implicitly
     volumes_noted: set[str] = field(default_factory=set)
+    base: str = "."  # the compose file's directory, relative to the directory the specs are written to
+
+    def relocated(self, path: str) -> str:
+        """A host path as compose reads it (relative to the compose file), written for the spec, whose
+        relative paths are relative to the spec file: `./pgdata` stays the data compose left."""
+        if self.base == "." or path.startswith(("/", "~", "$")):
+            return path
+        joined = posixpath.normpath(posixpath.join(self.base, path))
+        return joined if joined.startswith(("/", "../")) or joined == ".." else f"./{joined}"
 
 
 @dataclass

@@ -84,7 +84,7 @@ def _bind_path(service: Service, source: str, target: str) -> str:
         return path
     if VARIABLE.fullmatch(source):
         service.note("volumes", f"{target}: source {source} is a variable; taken as a host path (bind mount), not a named volume")
-    return source
+    return service.project.relocated(source)
 
 
 def _named_volume(service: Service, key: str) -> dict[str, Any]:
