@@ -111,6 +111,14 @@ class Volume(Strict):
     def _octal_mode(cls, value: object) -> object:
         return _file_mode(value)
 
+    @field_validator("bind")
+    @classmethod
+    def _bind_not_empty(cls, value: str | None) -> str | None:
+        # An empty path (often an unset `${VAR}`) resolves to the spec's own folder: never the data meant.
+        if value is not None and not value.strip():
+            raise ValueError("bind is empty (an unset variable?); it would mount the spec's folder")
+        return value
+
     @model_validator(mode="after")
     def _one_source(self) -> Volume:
         sources = [s for s in ("bind", "nfs", "tmpfs") if getattr(self, s) is not None]
