@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from orchestrate.model.desired import SECRETS_DIR
 from orchestrate.spec.ports import check_port
 from orchestrate.tools.compose_import.model import (
     BUILD_NOTE,
@@ -17,6 +18,7 @@ from orchestrate.tools.compose_import.model import (
     Project,
     Service,
     as_list,
+    host_path,
     mapping,
     resource_name,
     scalar,
@@ -73,7 +75,30 @@ def _env_file(service: Service, value: Any) -> None:
         else:
             files.append(str(item))
     if files:
-        service.spec["env_file"] = files
+        service.spec["env_file"] = [host_path(service.project, f) for f in files]
+
+
+def _secrets(service: Service, value: Any) -> None:
+    """File secrets become spec secrets, mounted where compose mounts them; the file is referenced, never read."""
+    secrets: dict[str, dict[str, str]] = {}
+    for item in as_list(value):
+        options = mapping(item)
+        source = str(options.get("source", "")) if options else str(item)
+        declared = mapping(service.project.secrets.get(source))
+        if not declared.get("file"):
+            why = "it is not declared under the top-level secrets:" if source not in service.project.secrets else "only file secrets are"
+            service.note("secrets", f"{source}: not translated ({why})")
+            continue
+        entry = {"file": host_path(service.project, str(declared["file"]))}
+        target = str(options.get("target") or source)
+        if target != source:
+            entry["target"] = target if target.startswith("/") else f"{SECRETS_DIR}/{target}"
+        for key in ("uid", "gid", "mode"):
+            if key in options:
+                service.note(f"secrets.{source}.{key}", "not translated (the file is mounted read-only as it is)")
+        secrets[source] = entry
+    if secrets:
+        service.spec["secrets"] = secrets
 
 
 def _ports(service: Service, value: Any) -> None:
@@ -282,6 +307,7 @@ HANDLERS: dict[str, Callable[[Service, Any], None]] = {
     "entrypoint": _argv_handler("entrypoint"),
     "environment": _environment,
     "env_file": _env_file,
+    "secrets": _secrets,
     "ports": _ports,
     "depends_on": _depends_on,
     "restart": _restart,
