@@ -199,7 +199,8 @@ class App(Strict):
     volumes: dict[str, Volume] = Field(default_factory=dict)
     volumes_from: list[str] = Field(default_factory=list)
     shared_volumes: list[str] = Field(default_factory=list)
-    network: str | NetworkRef | None = None
+    network: str | NetworkRef | None = None  # the one-network short form of `networks`
+    networks: list[str | NetworkRef] = Field(default_factory=list)
     depends_on: list[str] = Field(default_factory=list)
     restart: RestartPolicy = "unless-stopped"
     healthcheck: Healthcheck | None = None
@@ -276,4 +277,10 @@ class App(Strict):
         duplicates = sorted({t for t in targets if targets.count(t) > 1})
         if duplicates:
             raise ValueError(f"two volumes mount onto {', '.join(duplicates)}")
+        if self.network is not None and self.networks:
+            raise ValueError("give network (one) or networks (a list), not both")
+        names = [n if isinstance(n, str) else n.name for n in self.networks]
+        twice = sorted({n for n in names if names.count(n) > 1})
+        if twice:
+            raise ValueError(f"networks: {', '.join(twice)} listed twice")
         return self

@@ -66,3 +66,68 @@ def test_compose_project_moves_to_stateful_with_its_data(world: World) -> None:
     assert world.sql(world.name("db"), "SELECT COUNT(*) FROM shop.t") == "2"
     assert world.redis(world.name("cache"), "GET", "k") == "v"
     world.run("diff", str(world.dir / "specs"), check=0)
+
+
+BIND_STACK = f"""services:
+  db:
+    image: {MARIADB}
+    environment:
+      MARIADB_ROOT_PASSWORD: ${{DB_PASSWORD}}
+      MARIADB_DATABASE: shop
+    volumes:
+      - ./mysql:/var/lib/mysql
+"""
+
+
+def test_bind_mounted_data_beside_the_compose_file_is_found_from_specs_in_a_subfolder(world: World) -> None:
+    """The default layout: specs/ inside the stack's folder; `./mysql` must still be the stack's mysql folder."""
+    compose, project = _compose(), world.name("bind")
+    stack = world.dir / "stack"
+    file = world.write("stack/compose.yaml", BIND_STACK.replace("  db:", f"  {world.name('db')}:"))
+    dotenv = world.write("stack/.env", f"DB_PASSWORD={ROOT_PW}\n")
+    run = [str(compose), "-p", project, "-f", str(file)]
+    subprocess.run([*run, "up", "-d"], check=True, capture_output=True)
+    try:
+        world.sql(f"{project}-{world.name('db')}-1", "CREATE TABLE shop.t (id INT PRIMARY KEY); INSERT INTO shop.t VALUES (1), (2), (3)")
+    finally:
+        subprocess.run([*run, "down"], check=True, capture_output=True)  # never -v: the data stays
+
+    imported = world.run("import", "-p", project, "--into", str(stack / "specs"), str(file), check=0)
+    assert f"--env-file {dotenv}" in imported.err
+    assert ROOT_PW not in (stack / "specs" / f"{world.name('db')}.yaml").read_text()
+    world.run("--env-file", str(dotenv), "apply", str(stack / "specs"), check=0)
+    assert world.sql(world.name("db"), "SELECT COUNT(*) FROM shop.t") == "3"
+    assert not (stack / "specs" / "mysql").exists()
+
+
+def test_an_app_on_two_networks_reaches_its_database_by_alias(world: World) -> None:
+    project = world.name("nets")
+    db, app = world.name("db"), world.name("app")
+    file = world.write(
+        "stack/compose.yaml",
+        f"""services:
+  {db}:
+    image: {MARIADB}
+    environment:
+      MARIADB_ROOT_PASSWORD: "{ROOT_PW}"
+    networks:
+      back:
+        aliases: [database]
+  {app}:
+    image: {MARIADB}
+    entrypoint: ["sleep", "infinity"]
+    networks: [front, back]
+networks:
+  front:
+  back:
+""",
+    )
+    imported = world.run("import", "-p", project, "--into", str(world.dir / "specs"), str(file), check=0)
+    assert "networks" not in imported.err.split("restart:")[0]  # nothing about networks is left out
+    world.run("apply", str(world.dir / "specs"), check=0)
+    container = world.client.containers.get(app)
+    assert sorted(container.attrs["NetworkSettings"]["Networks"]) == [f"{project}_back", f"{project}_front"]
+    query = ["mariadb", "-hdatabase", "-uroot", f"-p{ROOT_PW}", "-N", "-B", "-e", "SELECT 1"]
+    world.sql(db, "SELECT 1")  # the server accepts
+    assert exec_output(container, query) == (0, b"1\n")
+    world.run("diff", str(world.dir / "specs"), check=0)

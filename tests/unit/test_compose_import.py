@@ -109,7 +109,7 @@ SHOP_SPECS = [
         "env": {"DB_HOST": "db", "REDIS_URL": "redis://cache:6379"},
         "env_file": ["/srv/stack/.env"],
         "ports": ["8080:80", "0.0.0.0:8443:443", "5353:5353/udp"],
-        "network": "shop-public",
+        "networks": ["shop-public", "shop_backend"],
         "depends_on": ["shop-db", "cache"],
         "restart": "on-failure:3",
     },
@@ -120,7 +120,6 @@ SHOP_REPORT = [
     "service app: build: not translated (stateful runs images; build and tag it first)",
     "service app: environment: DEBUG: not translated (no value: compose takes it from its own environment; set it in env: or an env_file)",
     "service app: ports: '9000-9001:9000-9001': port ranges not translated (list each port)",
-    "service app: networks: backend: not translated (an app joins one network; kept frontend)",
     "service web: skipped: it has build: but no image: (stateful runs images; build and tag it first)",
 ]
 
@@ -538,6 +537,13 @@ CASES: list[tuple[str, dict[str, Any], dict[str, Any], dict[str, Any], list[str]
             "service s: networks.back.ipv4_address: not translated",
             "network back: ipam, internal: not translated (stateful creates a plain bridge network if it is missing)",
         ],
+    ),
+    (
+        "several networks, each with its aliases, the service name on every one",
+        {"container_name": "immich_db", "networks": {"back": {"aliases": ["database"]}, "front": None}},
+        {"networks": {"back": {}, "front": {"external": True, "name": "proxy"}}},
+        {"network": None, "name": "immich_db", "networks": [{"name": "p_back", "aliases": ["s", "database"]}, {"name": "proxy", "aliases": ["s"]}]},
+        [],
     ),
     ("network_mode bridge", {"network_mode": "bridge"}, {}, {"network": None}, []),
     (

@@ -260,20 +260,26 @@ def network(service: Service) -> None:
     if not networks:
         networks = {"default": None}
         context.on_default.append(service.app)
-    first, *others = networks
-    for other in others:
-        service.note("networks", f"{other}: not translated (an app joins one network; kept {first})")
-    options = mapping(networks[first])
-    for key in options:
-        if key != "aliases":
-            service.note(f"networks.{first}.{key}", "not translated")
+    entries = [_network_entry(service, key, mapping(options)) for key, options in networks.items()]
+    if len(entries) == 1:
+        service.spec["network"] = entries[0]
+    else:
+        service.spec["networks"] = entries
+
+
+def _network_entry(service: Service, key: str, options: Mapping[str, Any]) -> str | dict[str, Any]:
+    """One network of a service, by its Docker name, with the aliases compose gives it there."""
+    context = service.project
+    for option in options:
+        if option != "aliases":
+            service.note(f"networks.{key}.{option}", "not translated")
     aliases = [str(a) for a in as_list(options.get("aliases"))]
     if service.app != service.name and service.name not in aliases:
-        aliases.insert(0, service.name)  # compose makes the service name resolvable on its networks
-    name = resource_name(context.name, first, mapping(context.networks.get(first)))
-    service.spec["network"] = {"name": name, "aliases": aliases} if aliases else name
-    if first not in context.networks_used:
-        context.networks_used.append(first)
+        aliases.insert(0, service.name)  # compose makes the service name resolvable on each of its networks
+    if key not in context.networks_used:
+        context.networks_used.append(key)
+    name = resource_name(context.name, key, mapping(context.networks.get(key)))
+    return {"name": name, "aliases": aliases} if aliases else name
 
 
 def network_notes(context: Project) -> list[str]:
