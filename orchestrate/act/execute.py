@@ -148,9 +148,9 @@ class Executor:
 
     def _prepare(self, action: AppAction, app: DesiredApp) -> None:
         """Network, volumes, host dirs and image: everything before any container is touched."""
-        if action.create_network:
-            with self._step(action.app, f"create network {action.create_network}"):
-                self.engine.create_network(action.create_network)
+        for network in action.create_networks:
+            with self._step(action.app, f"create network {network}"):
+                self.engine.create_network(network)
         for volume in action.create_volumes:
             with self._step(action.app, f"create volume {volume.name}"):
                 self.engine.create_volume(volume)

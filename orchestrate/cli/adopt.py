@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -112,9 +111,11 @@ def adopt(ctx: click.Context, container: str, output: str | None, into: str | No
 def import_compose(compose_file: str, into: str, project: str | None) -> None:
     """Translate a docker-compose file's services into v1 specs, and report what does not translate.
 
-    Named volumes keep their real Docker names (<project>_<volume>), so the specs run on the data
-    compose left. Stop the compose containers first (`docker compose down`, never -v).
+    Named volumes keep their real Docker names (<project>_<volume>), and relative host paths are
+    written absolute, so the specs run on the data compose left wherever they are written. Stop the
+    compose containers first (`docker compose down`, never -v).
     """
+    from dotenv import dotenv_values
     from ruamel.yaml import YAML
 
     from orchestrate.spec import writer
@@ -124,10 +125,14 @@ def import_compose(compose_file: str, into: str, project: str | None) -> None:
     compose = YAML(typ="safe").load(path.read_text())
     if not isinstance(compose, dict) or not isinstance(compose.get("services"), dict):
         raise UsageError(f"{compose_file}: no services: this is not a compose file")
-    name = project or compose_import.project_name(compose, str(path.resolve().parent))
+    directory = path.resolve().parent
+    # Compose reads `.env` beside the file for its variables (the project name among them); the
+    # values are never copied into a spec (they are often passwords): apply reads the same file.
+    dotenv = directory / ".env"
+    env_values = dotenv_values(dotenv) if dotenv.is_file() else {}
+    name = project or env_values.get("COMPOSE_PROJECT_NAME") or compose_import.project_name(compose, str(directory))
+    translation = compose_import.translate(compose, project=name, directory=str(directory))
     target = Path(into)
-    # Relative host paths are the compose file's; the specs are read from `target`.
-    translation = compose_import.translate(compose, project=name, base=os.path.relpath(path.resolve().parent, target.resolve()))
     err = console(stderr=True)
     for spec in translation.specs:
         notes = [line for line in translation.report if f"service {spec['name']}" in line]
@@ -135,4 +140,8 @@ def import_compose(compose_file: str, into: str, project: str | None) -> None:
         err.print(f"{done} {target / (spec['name'] + '.yaml')}", markup=False)
     for line in translation.report:
         err.print(f"  not translated: {line}" if "not translated" not in line else f"  {line}", markup=False)
-    err.print(f"next: `docker compose -p {name} down` (without -v), then `stateful apply {target}`", markup=False)
+    apply = f"stateful apply {target}"
+    if dotenv.is_file():
+        err.print(f"  .env: compose read {dotenv} for this file's variables; the specs keep the ${{VAR}} references, not the values", markup=False)
+        apply = f"stateful --env-file {dotenv} apply {target}"
+    err.print(f"next: `docker compose -p {name} down` (without -v), then `{apply}`", markup=False)

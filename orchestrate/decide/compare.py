@@ -169,13 +169,16 @@ def _network(s: Sides) -> list[FieldDiff]:
     def own(aliases: tuple[str, ...]) -> tuple[str, ...]:
         return tuple(a for a in aliases if a != s.desired.name)
 
-    want = {s.desired.network: own(s.desired.aliases)}
+    want = {net: own(aliases) for net, aliases in s.desired.networks}
     have = {net: own(aliases) for net, aliases in s.observed.networks.items()}
-    if s.observed.networks and set(have) == set(want) and s.desired.network in BUILTIN_NETWORKS:
-        return []
     diffs = _scalar("network", sorted(want), sorted(have))
-    if not diffs and want[s.desired.network] != have.get(s.desired.network, ()):
-        diffs = _scalar("network.aliases", list(want[s.desired.network]), list(have.get(s.desired.network, ())))
+    if diffs:
+        return diffs
+    for net in want:
+        if net in BUILTIN_NETWORKS:
+            continue  # the engine's own networks keep no aliases of ours
+        name = "network.aliases" if len(want) == 1 else f"networks.{net}.aliases"
+        diffs += _scalar(name, list(want[net]), list(have.get(net, ())))
     return diffs
 
 

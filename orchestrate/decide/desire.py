@@ -37,7 +37,7 @@ if TYPE_CHECKING:
     # Only types: the pydantic and YAML machinery loads when specs are parsed, not when a cached
     # desired state is used.
     from orchestrate.spec.loader import SourcedApp
-    from orchestrate.spec.models import App, NetworkRef, Volume
+    from orchestrate.spec.models import App, Volume
 
 def build_desired(sourced: list[SourcedApp]) -> list[DesiredApp]:
     """Canonical desired state for every app, in dependency order; SpecError on any problem."""
@@ -63,7 +63,7 @@ def _desired(item: SourcedApp, every: dict[str, SourcedApp]) -> DesiredApp:
     app, base = item.app, item.base_dir
     own_mounts, volumes, binds = _own_mounts(app, base)
     mounts = own_mounts + _borrowed_mounts(app, every) + _secret_mounts(item)
-    network, aliases = _network(app.network)
+    (network, aliases), *more_networks = _networks(app)
     restart, retries = _restart(app.restart)
     desired = DesiredApp(
         name=app.name,
@@ -77,6 +77,7 @@ def _desired(item: SourcedApp, every: dict[str, SourcedApp]) -> DesiredApp:
         bind_dirs=tuple(binds),
         network=network,
         aliases=aliases,
+        more_networks=tuple(more_networks),
         restart=restart,
         restart_retries=retries,
         healthcheck=_healthcheck(app),
@@ -163,12 +164,10 @@ def _secret_mounts(item: SourcedApp) -> list[Mount]:
     ]
 
 
-def _network(network: str | NetworkRef | None) -> tuple[str, tuple[str, ...]]:
-    if network is None:
-        return DEFAULT_NETWORK, ()
-    if isinstance(network, str):
-        return network, ()
-    return network.name, tuple(sorted(network.aliases))
+def _networks(app: App) -> list[tuple[str, tuple[str, ...]]]:
+    """`network:` is the one-network form of `networks:`; neither is the engine's default bridge."""
+    listed = app.networks or [app.network or DEFAULT_NETWORK]
+    return [(n, ()) if isinstance(n, str) else (n.name, tuple(sorted(n.aliases))) for n in listed]
 
 
 def _restart(policy: str) -> tuple[str, int]:
@@ -222,6 +221,8 @@ def _with_hash(app: DesiredApp, secret_digests: object) -> DesiredApp:
         body.pop("database")  # added later: an app that does not choose one keeps the hash it had
     body.pop("host")  # where an app runs is not how it runs: the hash of every existing app stays
     body.pop("env_sources")
+    if not body["more_networks"]:
+        body.pop("more_networks")  # added later: a one-network app keeps the hash it had
     body["secrets"] = secret_digests
     digest = hashlib.sha256(json.dumps(body, sort_keys=True, default=str).encode()).hexdigest()
     return replace(app, spec_hash=digest[:16])

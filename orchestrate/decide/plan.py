@@ -47,7 +47,7 @@ class AppAction:
     pull: str | None = None  # image reference to pull first (absent locally)
     create_volumes: tuple[VolumeSpec, ...] = ()
     create_dirs: tuple[BindDir, ...] = ()
-    create_network: str | None = None
+    create_networks: tuple[str, ...] = ()
     container_id: str | None = None
     generation: int = 1
     migrations: tuple[Migration, ...] = ()  # remaps: data copied to the new source before the start
@@ -55,7 +55,7 @@ class AppAction:
 
     @property
     def changes(self) -> bool:
-        return self.kind is not Kind.NOOP or bool(self.create_volumes or self.create_dirs or self.create_network)
+        return self.kind is not Kind.NOOP or bool(self.create_volumes or self.create_dirs or self.create_networks)
 
     @property
     def starts_container(self) -> bool:
@@ -98,10 +98,8 @@ def make_plan(
     for app in desired:
         action = replace(plan_app(app, context), recovery=notes.get(app.name))
         # Several apps may share a network: create it once, with the first of them.
-        if action.create_network in pending_networks:
-            action = _without_network(action)
-        elif action.create_network:
-            pending_networks.add(action.create_network)
+        action = replace(action, create_networks=tuple(n for n in action.create_networks if n not in pending_networks))
+        pending_networks.update(action.create_networks)
         actions.append(action)
     names = {a.name for a in desired}
     orphans = tuple(
@@ -206,13 +204,13 @@ def _plan_existing(
 
 def _resources(app: DesiredApp, observed: ObservedState) -> AppAction:
     """A no-op action carrying what must exist first: the network, volumes and host dirs to create."""
-    network = app.network if app.network not in BUILTIN_NETWORKS and app.network not in observed.networks else None
+    networks = tuple(n for n, _ in app.networks if n not in BUILTIN_NETWORKS and n not in observed.networks)
     return AppAction(
         app.name,
         Kind.NOOP,
         create_volumes=tuple(v for v in app.volumes if v.name not in observed.volumes),
         create_dirs=tuple(d for d in app.bind_dirs if d.create and not _dir_exists(d.path, observed)),
-        create_network=network,
+        create_networks=networks,
     )
 
 
@@ -297,10 +295,6 @@ def _generation(container: ObservedContainer) -> int:
 
 def _blocked(app: str, message: str, code: ExitCode) -> AppAction:
     return AppAction(app, Kind.BLOCKED, problem=Problem(message, code))
-
-
-def _without_network(action: AppAction) -> AppAction:
-    return replace(action, create_network=None)
 
 
 def hold_back_recreates(plan: Plan, limit: int | None) -> Plan:

@@ -98,7 +98,7 @@ class DesiredApp:
     mounts: tuple[Mount, ...]
     volumes: tuple[VolumeSpec, ...]
     bind_dirs: tuple[BindDir, ...]
-    network: str
+    network: str  # the first network, and its aliases
     aliases: tuple[str, ...]
     restart: str
     restart_retries: int
@@ -117,10 +117,18 @@ class DesiredApp:
     database: str = ""  # the spec's `database:` kind; "" = recognised from the image
     inputs: tuple[str, ...] = field(default=(), compare=False)  # files read besides the spec (env files, secrets)
     spec_hash: str = field(default="", compare=False)
+    # Networks after the first, in the spec's order, each with its aliases. Kept apart from the
+    # first so that the hash of every one-network app stays what it was.
+    more_networks: tuple[tuple[str, tuple[str, ...]], ...] = ()
     host: str = LOCAL_HOST  # the fleet host whose engine runs it and whose files hold its data
     # Env values that are not literal in the spec, and where they come from: the spec's template
     # (it holds a `$`) or "" for an env file. A cache re-derives these values instead of keeping them.
     env_sources: tuple[tuple[str, str], ...] = field(default=(), compare=False)
+
+    @property
+    def networks(self) -> tuple[tuple[str, tuple[str, ...]], ...]:
+        """Every network the app joins, in order, with its aliases: the first one is `network`."""
+        return ((self.network, self.aliases), *self.more_networks)
 
 
 def normalise_driver(driver: str | None) -> str:

@@ -43,7 +43,8 @@ def _action_json(action: AppAction) -> dict[str, Any]:
         "migrations": [str(m) for m in action.migrations],
         "recovery": action.recovery,
         "create": {
-            "network": action.create_network,
+            "network": action.create_networks[0] if action.create_networks else None,  # the first, as before `networks`
+            "networks": list(action.create_networks),
             "volumes": [v.name for v in action.create_volumes],
             "directories": [d.path for d in action.create_dirs],
         },

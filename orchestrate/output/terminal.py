@@ -56,7 +56,7 @@ def _action_lines(action: AppAction, *, verbose: bool) -> list[Text]:
     style = STYLE[action.kind]
     migrations = [Text(f"~ {action.app} migrate {m}", style="bold yellow") for m in action.migrations]
     reasons = [action.recovery] if action.recovery else []
-    reasons += [f"create network {action.create_network}"] if action.create_network else []
+    reasons += [f"create network {n}" for n in action.create_networks]
     reasons += [f"create volume {v.name}" for v in action.create_volumes]
     reasons += [f"create directory {d.path}" for d in action.create_dirs]
     if action.pull:

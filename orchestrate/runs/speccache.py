@@ -100,6 +100,7 @@ def _thaw(body: dict[str, Any], environ: Mapping[str, str]) -> DesiredApp:
             "healthcheck": Healthcheck(**{**check, "test": tuple(check["test"])}) if check else None,
             **{name: tuple(body[name]) for name in ("aliases", "depends_on", "shared_keys", "secret_env_keys", "inputs")},
             "env_sources": tuple((k, t) for k, t in body["env_sources"]),
+            "more_networks": tuple((n, tuple(a)) for n, a in body.get("more_networks", ())),
         }
     )
     return replace(app, env=_rederive(app, environ))

@@ -208,7 +208,6 @@ SYNONYMS = {
     "restart_policy": "restart",
     "stop_timeout": "stop_grace_period",
     "mem_limit": "resources",
-    "networks": "network",
     "volume": "volumes",
     "port": "ports",
     "cmd": "command",

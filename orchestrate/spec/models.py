@@ -152,6 +152,14 @@ class Volume(Strict):
     def _octal_mode(cls, value: object) -> object:
         return _file_mode(value)
 
+    @field_validator("bind")
+    @classmethod
+    def _bind_not_empty(cls, value: str | None) -> str | None:
+        # An empty path (often an unset `${VAR}`) resolves to the spec's own folder: never the data meant.
+        if value is not None and not value.strip():
+            raise ValueError("bind is empty (an unset variable?); it would mount the spec's folder")
+        return value
+
     @model_validator(mode="after")
     def _one_source(self) -> Volume:
         sources = [s for s in ("bind", "nfs", "tmpfs") if getattr(self, s) is not None]
@@ -240,7 +248,8 @@ class App(Strict):
     volumes: dict[str, Volume] = Field(default_factory=dict)
     volumes_from: list[str] = Field(default_factory=list)
     shared_volumes: list[str] = Field(default_factory=list)
-    network: str | NetworkRef | None = None
+    network: str | NetworkRef | None = None  # the one-network short form of `networks`
+    networks: list[str | NetworkRef] = Field(default_factory=list)
     depends_on: list[str] = Field(default_factory=list)
     restart: RestartPolicy = "unless-stopped"
     healthcheck: Healthcheck | None = None
@@ -326,4 +335,10 @@ class App(Strict):
         duplicates = sorted({t for t in targets if targets.count(t) > 1})
         if duplicates:
             raise ValueError(f"two volumes mount onto {', '.join(duplicates)}")
+        if self.network is not None and self.networks:
+            raise ValueError("give network (one) or networks (a list), not both")
+        names = [n if isinstance(n, str) else n.name for n in self.networks]
+        twice = sorted({n for n in names if names.count(n) > 1})
+        if twice:
+            raise ValueError(f"networks: {', '.join(twice)} listed twice")
         return self

@@ -1,7 +1,8 @@
 """Port mappings: `[ip:][host:]container[/proto]`. Light on purpose: no pydantic here.
 
 ASCII digits only (Python's `\\d` and `int()` take other scripts' digits too), and an IP must be
-an address: an IPv4 one as is, an IPv6 one in brackets.
+an address: an IPv4 one as is, an IPv6 one in brackets. An empty IP (`:2283:2283`) is every
+address, as Compose reads it.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ import ipaddress
 import re
 
 PORT_SPEC = re.compile(
-    r"^(?:(?:(?P<ip>\[[0-9a-fA-F:.]+\]|[0-9.]+):)?(?P<host>[0-9]{1,5})?:)?(?P<container>[0-9]{1,5})(?:/(?P<proto>tcp|udp|sctp))?\Z"
+    r"^(?:(?:(?P<ip>\[[0-9a-fA-F:.]+\]|[0-9.]+)?:)?(?P<host>[0-9]{1,5})?:)?(?P<container>[0-9]{1,5})(?:/(?P<proto>tcp|udp|sctp))?\Z"
 )
 
 

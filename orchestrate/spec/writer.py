@@ -19,7 +19,7 @@ from ruamel.yaml.comments import CommentedMap, CommentedSeq
 # Fields a capture speaks for: when the container no longer has one of them, it goes from the doc.
 CONTAINER_FIELDS = (
     "image", "command", "entrypoint", "env", "env_file", "ports", "volumes", "volumes_from",
-    "network", "restart", "healthcheck", "stop_grace_period", "resources", "user", "labels",
+    "network", "networks", "restart", "healthcheck", "stop_grace_period", "resources", "user", "labels",
 )  # fmt: skip
 
 

@@ -383,6 +383,13 @@ def _network_alias(world: World, hand: Hand) -> None:
     hand.run("app", command=["sh", "-c", LOOP], network=net.name, networking_config={net.name: endpoint})
 
 
+def _two_networks(world: World, hand: Hand) -> None:
+    front, back = world.client.networks.create(world.name("front")), world.client.networks.create(world.name("back"))
+    endpoint = world.client.api.create_endpoint_config(aliases=["web"])
+    hand.run("app", command=["sh", "-c", LOOP], network=front.name, networking_config={front.name: endpoint})
+    back.connect(world.name("app"), aliases=["db", "primary"])
+
+
 def _limits(world: World, hand: Hand) -> None:
     hand.run(
         "app",
@@ -414,6 +421,7 @@ CASES = [
     Case("env+command", _env_and_command),
     Case("ports", _ports, expected_report=("anonymous volume",), settle=False),
     Case("network+alias", _network_alias),
+    Case("two networks", _two_networks),
     Case("restart+limits", _limits),
     Case("healthcheck", _healthcheck, settle=False),
     Case("tmpfs+labels+user", _tmpfs_and_labels, expected_report=("Config.StopSignal", "Config.WorkingDir"), lost=("stop_signal", "working_dir")),

@@ -78,7 +78,7 @@ def container_for(
         entrypoint=app.entrypoint if own_entrypoint else image.entrypoint,
         ports=app.ports,
         mounts=tuple(ObservedMount(m.target, m.kind, m.source, m.read_only, m.tmpfs_size, m.tmpfs_mode) for m in app.mounts),
-        networks={app.network: app.aliases},
+        networks=dict(app.networks),
         restart=app.restart,
         restart_retries=app.restart_retries,
         healthcheck=app.healthcheck or image.healthcheck,

@@ -14,12 +14,14 @@ from typing import Any
 import pytest
 from ruamel.yaml import YAML
 
+from orchestrate.cli import main
 from orchestrate.runs.pipeline import load
 from orchestrate.spec.interpolate import interpolate
 from orchestrate.spec.models import App
 from orchestrate.tools.compose_import import CANONICAL_ORDER, Translation, app_name, project_name, split_colons, translate, volume_key
 
 FIXTURES = Path(__file__).parent / "compose"
+STACK = "/srv/stack"  # where the compose files are said to be
 
 ANONYMOUS_DATA = (
     "service cache: volumes: /data: anonymous volume: its data is not carried over (the spec names a new volume cache-data); "
@@ -57,7 +59,7 @@ def _interpolated(value: Any) -> Any:
 
 
 def _translate(compose: Any, project: str = "p") -> Translation:
-    result = translate(compose, project=project)
+    result = translate(compose, project=project, directory=STACK)
     for spec in result.specs:
         App.model_validate(_interpolated(spec))  # every document is one the spec accepts
         keys = list(spec)
@@ -75,7 +77,7 @@ SHOP_SPECS = [
         "ports": ["127.0.0.1:3306:3306"],
         "volumes": {
             "mysql": {"target": "/var/lib/mysql", "name": "shop_dbdata"},
-            "conf_d": {"target": "/etc/mysql/conf.d", "bind": "./conf", "read_only": True},
+            "conf_d": {"target": "/etc/mysql/conf.d", "bind": "/srv/stack/conf", "read_only": True},
             "backups": {"target": "/backups", "name": "backups"},
         },
         "network": {"name": "shop_backend", "aliases": ["db", "mysql"]},
@@ -105,9 +107,9 @@ SHOP_SPECS = [
         "name": "app",
         "image": "shop/app:1.2",
         "env": {"DB_HOST": "db", "REDIS_URL": "redis://cache:6379"},
-        "env_file": [".env"],
+        "env_file": ["/srv/stack/.env"],
         "ports": ["8080:80", "0.0.0.0:8443:443", "5353:5353/udp"],
-        "network": "shop-public",
+        "networks": ["shop-public", "shop_backend"],
         "depends_on": ["shop-db", "cache"],
         "restart": "on-failure:3",
     },
@@ -118,7 +120,6 @@ SHOP_REPORT = [
     "service app: build: not translated (stateful runs images; build and tag it first)",
     "service app: environment: DEBUG: not translated (no value: compose takes it from its own environment; set it in env: or an env_file)",
     "service app: ports: '9000-9001:9000-9001': port ranges not translated (list each port)",
-    "service app: networks: backend: not translated (an app joins one network; kept frontend)",
     "service web: skipped: it has build: but no image: (stateful runs images; build and tag it first)",
 ]
 
@@ -223,7 +224,7 @@ WIKI_SPECS = [
         "name": "db",
         "image": "postgres:16",
         "env": {"POSTGRES_USER": "wiki", "POSTGRES_DB": "wiki"},
-        "env_file": ["db.env"],
+        "env_file": ["/srv/stack/db.env"],
         "volumes": {"data": {"target": "/var/lib/postgresql/data", "name": "wiki_pgdata"}},
         "network": "wiki_default",
         "restart": "unless-stopped",
@@ -235,7 +236,7 @@ WIKI_SPECS = [
         "name": "analytics",
         "image": "postgres:16-alpine",
         "env": {"POSTGRES_PASSWORD": "${ANALYTICS_PASSWORD:?set ANALYTICS_PASSWORD}", "PGDATA": "/var/lib/postgresql/data/pgdata"},
-        "volumes": {"data": {"target": "/var/lib/postgresql/data", "bind": "./analytics-data"}},
+        "volumes": {"data": {"target": "/var/lib/postgresql/data", "bind": "/srv/stack/analytics-data"}},
         "network": "wiki_default",
         "restart": "always",
     },
@@ -334,10 +335,10 @@ CASES: list[tuple[str, dict[str, Any], dict[str, Any], dict[str, Any], list[str]
         "env_file forms",
         {"env_file": ["./a.env", {"path": "./b.env"}, {"path": "./c.env", "required": False}]},
         {},
-        {"env_file": ["./a.env", "./b.env", "./c.env"]},
+        {"env_file": ["/srv/stack/a.env", "/srv/stack/b.env", "/srv/stack/c.env"]},
         ["service s: env_file: ./c.env: required: false not translated (the spec needs the file to exist)"],
     ),
-    ("env_file string", {"env_file": "db.env"}, {}, {"env_file": ["db.env"]}, []),
+    ("env_file string", {"env_file": "db.env"}, {}, {"env_file": ["/srv/stack/db.env"]}, []),
     # volumes
     ("pwd-relative bind", {"volumes": ["${PWD}/data:/data"]}, {}, {"volumes": {"data": {"target": "/data", "bind": "${PWD}/data"}}}, []),
     (
@@ -392,8 +393,8 @@ CASES: list[tuple[str, dict[str, Any], dict[str, Any], dict[str, Any], list[str]
         {},
         {
             "volumes": {
-                "app": {"target": "/etc/app", "bind": "./conf", "read_only": True},
-                "shared": {"target": "/shared", "bind": "../shared"},
+                "app": {"target": "/etc/app", "bind": "/srv/stack/conf", "read_only": True},
+                "shared": {"target": "/shared", "bind": "/srv/shared"},
                 "db": {"target": "/var/lib/db", "bind": "/srv/db"},
             }
         },
@@ -404,13 +405,14 @@ CASES: list[tuple[str, dict[str, Any], dict[str, Any], dict[str, Any], list[str]
         {"volumes": ["${DATA_DIR:-./data}:/data"]},
         {},
         {"volumes": {"data": {"target": "/data", "bind": "${DATA_DIR:-./data}"}}},
-        ["service s: volumes: /data: source ${DATA_DIR:-./data} is a variable; taken as a host path (bind mount), not a named volume"],
+        ["service s: volumes: /data: source ${DATA_DIR:-./data} is a variable; taken as a host path (bind mount), not a named volume; "
+         "give it an absolute value (a relative one resolves against the spec's folder, not the compose file's)"],
     ),
     (
         "volume mode options",
         {"volumes": ["./a:/a:ro,z", "./b:/b:rw,cached"]},
         {},
-        {"volumes": {"a": {"target": "/a", "bind": "./a", "read_only": True}, "b": {"target": "/b", "bind": "./b"}}},
+        {"volumes": {"a": {"target": "/a", "bind": "/srv/stack/a", "read_only": True}, "b": {"target": "/b", "bind": "/srv/stack/b"}}},
         ["service s: volumes: /a: option z not translated"],
     ),
     (
@@ -435,7 +437,7 @@ CASES: list[tuple[str, dict[str, Any], dict[str, Any], dict[str, Any], list[str]
             ]
         },
         {"volumes": {"v": {}}},
-        {"volumes": {"x": {"target": "/x", "bind": "./x"}, "v": {"target": "/v", "name": "p_v"}}},
+        {"volumes": {"x": {"target": "/x", "bind": "/srv/stack/x"}, "v": {"target": "/v", "name": "p_v"}}},
         [
             "service s: volumes: /x: bind.propagation not translated",
             "service s: volumes: /v: volume.nocopy not translated",
@@ -448,9 +450,9 @@ CASES: list[tuple[str, dict[str, Any], dict[str, Any], dict[str, Any], list[str]
         {},
         {
             "volumes": {
-                "data": {"target": "/a/data", "bind": "./a/data"},
-                "data_2": {"target": "/b/data", "bind": "./b/data"},
-                "root": {"target": "/", "bind": "./root"},
+                "data": {"target": "/a/data", "bind": "/srv/stack/a/data"},
+                "data_2": {"target": "/b/data", "bind": "/srv/stack/b/data"},
+                "root": {"target": "/", "bind": "/srv/stack/root"},
             }
         },
         [],
@@ -565,6 +567,13 @@ CASES: list[tuple[str, dict[str, Any], dict[str, Any], dict[str, Any], list[str]
             "network back: ipam, internal: not translated (stateful creates a plain bridge network if it is missing)",
         ],
     ),
+    (
+        "several networks, each with its aliases, the service name on every one",
+        {"container_name": "immich_db", "networks": {"back": {"aliases": ["database"]}, "front": None}},
+        {"networks": {"back": {}, "front": {"external": True, "name": "proxy"}}},
+        {"network": None, "name": "immich_db", "networks": [{"name": "p_back", "aliases": ["s", "database"]}, {"name": "proxy", "aliases": ["s"]}]},
+        [],
+    ),
     ("network_mode bridge", {"network_mode": "bridge"}, {}, {"network": None}, []),
     (
         "network_mode service",
@@ -573,14 +582,55 @@ CASES: list[tuple[str, dict[str, Any], dict[str, Any], dict[str, Any], list[str]
         {"network": None},
         ["service s: network_mode: service:vpn: not translated (not supported)"],
     ),
+    # secrets: file secrets are mounted where compose mounts them, their files referenced at absolute paths
+    (
+        "file secrets",
+        {"secrets": ["db_pw", {"source": "api_key", "target": "key.txt", "mode": 0o400}, {"source": "cert", "target": "/etc/cert.pem"}]},
+        {"secrets": {"db_pw": {"file": "./secrets/db_pw.txt"}, "api_key": {"file": "../keys/api"}, "cert": {"file": "/etc/ssl/c.pem"}}},
+        {
+            "secrets": {
+                "db_pw": {"file": "/srv/stack/secrets/db_pw.txt"},
+                "api_key": {"file": "/srv/keys/api", "target": "/run/secrets/key.txt"},
+                "cert": {"file": "/etc/ssl/c.pem", "target": "/etc/cert.pem"},
+            }
+        },
+        ["service s: secrets.api_key.mode: not translated (the file is mounted read-only as it is)"],
+    ),
+    (
+        "secrets that are not files",
+        {"secrets": ["from_env", "outside", "missing"]},
+        {"secrets": {"from_env": {"environment": "TOKEN"}, "outside": {"external": True}}},
+        {"secrets": None},
+        [
+            "service s: secrets: from_env: not translated (only file secrets are)",
+            "service s: secrets: outside: not translated (only file secrets are)",
+            "service s: secrets: missing: not translated (it is not declared under the top-level secrets:)",
+        ],
+    ),
+    # host paths: compose resolves them against the compose file's folder; the spec would use its own
+    (
+        "relative host paths are written absolute",
+        {"volumes": ["./postgres14:/var/lib/postgresql/data", {"type": "bind", "source": "data", "target": "/data"}],
+         "env_file": ["../mysql.env"]},
+        {},
+        {
+            "volumes": {
+                "data": {"target": "/var/lib/postgresql/data", "bind": "/srv/stack/postgres14"},
+                "data_2": {"target": "/data", "bind": "/srv/stack/data"},
+            },
+            "env_file": ["/srv/mysql.env"],
+        },
+        [],
+    ),
+    ("an empty IP publishes on every address", {"ports": [":2283:2283"]}, {}, {"ports": [":2283:2283"]}, []),
     # everything else
     ("settings left at their defaults", {"privileged": False, "cap_add": [], "init": None}, {}, {}, []),
     (
         "untranslated keys",
-        {"hostname": "db1", "extra_hosts": ["a:1.2.3.4"], "secrets": ["pw"], "expose": [3306], "profiles": ["debug"], "x-note": 1},
+        {"hostname": "db1", "extra_hosts": ["a:1.2.3.4"], "expose": [3306], "profiles": ["debug"], "x-note": 1},
         {},
         {},
-        [f"service s: {key}: not translated" for key in ("hostname", "extra_hosts", "secrets", "expose", "profiles")],
+        [f"service s: {key}: not translated" for key in ("hostname", "extra_hosts", "expose", "profiles")],
     ),
     (
         "build with image",
@@ -617,7 +667,7 @@ def test_service(service: dict[str, Any], top: dict[str, Any], fields: dict[str,
     ],
 )
 def test_services_without_an_image_are_skipped(services: dict[str, Any], report: list[str]) -> None:
-    assert translate({"services": services}, project="p") == Translation(specs=[], report=report)
+    assert translate({"services": services}, project="p", directory=STACK) == Translation(specs=[], report=report)
 
 
 def test_shared_sources_only_when_written_by_several_apps() -> None:
@@ -660,9 +710,9 @@ def test_project_name(compose: dict[str, Any], directory: str, project: str) -> 
 
 def test_project_is_normalised_as_compose_does() -> None:
     compose = {"services": {"db": {"image": "x", "volumes": ["d:/d"]}}, "volumes": {"d": None}}
-    assert translate(compose, project="My.Shop").specs[0]["volumes"]["d"]["name"] == "myshop_d"
+    assert translate(compose, project="My.Shop", directory=STACK).specs[0]["volumes"]["d"]["name"] == "myshop_d"
     with pytest.raises(ValueError, match="empty compose project name"):
-        translate(compose, project="__")
+        translate(compose, project="__", directory=STACK)
 
 
 @pytest.mark.parametrize(
@@ -690,27 +740,17 @@ def test_module_is_pure() -> None:
     assert out.stdout.strip() == "[]"
 
 
-@pytest.mark.parametrize(
-    ("base", "bind", "env_file"),
-    [
-        (".", "./analytics-data", "db.env"),
-        ("..", "../analytics-data", "../db.env"),
-        ("../deploy", "../deploy/analytics-data", "../deploy/db.env"),
-        ("compose", "./compose/analytics-data", "./compose/db.env"),
-    ],
-    ids=["specs-beside-the-file", "specs-in-a-subdirectory", "specs-in-a-sibling", "compose-file-below-the-specs"],
-)
-def test_relative_host_paths_stay_the_compose_files(base: str, bind: str, env_file: str) -> None:
-    """Compose reads `./analytics-data` and `db.env` beside the compose file; the spec beside itself: rebased, the
-    bind is the data compose left (not a new empty dir the database would initialise)."""
-    specs = {s["name"]: s for s in translate(_load("wiki.yaml"), project="wiki", base=base).specs}
-    assert specs["analytics"]["volumes"]["data"]["bind"] == bind
-    assert specs["db"]["env_file"] == [env_file]
+def test_relative_host_paths_are_the_compose_files_made_absolute() -> None:
+    """Compose reads `./analytics-data` and `db.env` beside the compose file; written absolute, the bind is
+    the data compose left wherever the spec goes (not a new empty dir the database would initialise)."""
+    specs = {s["name"]: s for s in translate(_load("wiki.yaml"), project="wiki", directory="/srv/wiki").specs}
+    assert specs["analytics"]["volumes"]["data"]["bind"] == "/srv/wiki/analytics-data"
+    assert specs["db"]["env_file"] == ["/srv/wiki/db.env"]
 
 
 def test_absolute_home_and_variable_paths_are_not_rebased() -> None:
     compose = {"services": {"s": {"image": "busybox", "env_file": ["/etc/s.env"], "volumes": ["/srv/a:/a", "~/b:/b", "${DIR}:/c"]}}}
-    spec = translate(compose, project="p", base="..").specs[0]
+    spec = translate(compose, project="p", directory="/srv/p").specs[0]
     assert [v["bind"] for v in spec["volumes"].values()] == ["/srv/a", "${HOME}/b", "${DIR}"]
     assert spec["env_file"] == ["/etc/s.env"]
 
@@ -718,7 +758,7 @@ def test_absolute_home_and_variable_paths_are_not_rebased() -> None:
 @pytest.mark.parametrize("fixture", ["shop.yaml", "media.yaml", "blog.yaml", "wiki.yaml"])
 def test_the_specs_load_as_one_set(fixture: str, tmp_path: Path) -> None:
     """Written out as files, the documents pass the spec loader's cross-document rules (references, shared sources)."""
-    specs = translate(_load(fixture), project=fixture.removesuffix(".yaml")).specs
+    specs = translate(_load(fixture), project=fixture.removesuffix(".yaml"), directory=str(tmp_path)).specs
     out = tmp_path / "specs.yaml"
     YAML().dump_all(specs, out)
     (tmp_path / ".env").write_text("SHOP_MODE=prod\n", encoding="utf-8")
@@ -728,3 +768,45 @@ def test_the_specs_load_as_one_set(fixture: str, tmp_path: Path) -> None:
     named = {(a.name, m.target): m.source for a in desired for m in a.mounts if m.kind == "volume" and m.owner_app == a.name}
     expected = {(s["name"], v["target"]): v["name"] for s in specs for v in s.get("volumes", {}).values() if "name" in v}
     assert {k: v for k, v in named.items() if k in expected} == expected  # the data compose left is the data the specs name
+
+
+STACK_FILE = """services:
+  db:
+    image: mariadb:11.4
+    environment:
+      MARIADB_ROOT_PASSWORD: ${DB_PASSWORD}
+    env_file: ../shared.env
+    secrets: [db_pw]
+    volumes:
+      - ./mysql:/var/lib/mysql
+      - cache:/cache
+secrets:
+  db_pw:
+    file: ./db_pw.txt
+volumes:
+  cache:
+"""
+
+
+def test_import_cli_specs_elsewhere_apply_to_the_data_compose_used(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Specs written into another folder name compose's folders, files and project; `.env` is named, never copied."""
+    stack = tmp_path / "stack"
+    stack.mkdir()
+    (stack / "compose.yaml").write_text(STACK_FILE, encoding="utf-8")
+    (stack / ".env").write_text("COMPOSE_PROJECT_NAME=mystack\nDB_PASSWORD=hunter2\n", encoding="utf-8")
+    (stack / "db_pw.txt").write_text("s3cret\n", encoding="utf-8")
+    (tmp_path / "shared.env").write_text("TZ=UTC\n", encoding="utf-8")
+    monkeypatch.delenv("COMPOSE_PROJECT_NAME", raising=False)
+    specs = tmp_path / "elsewhere" / "specs"
+    with pytest.raises(SystemExit) as done:
+        main(["import", "--into", str(specs), str(stack / "compose.yaml")])
+    err = capsys.readouterr().err
+    assert done.value.code == 0
+    assert f"`stateful --env-file {stack}/.env apply {specs}`" in err
+    assert "hunter2" not in (specs / "db.yaml").read_text(encoding="utf-8")
+    (app,) = load([specs], {"DB_PASSWORD": "hunter2"})
+    sources = {m.target: m.source for m in app.mounts}
+    assert sources == {"/var/lib/mysql": f"{stack}/mysql", "/cache": "mystack_cache", "/run/secrets/db_pw": f"{stack}/db_pw.txt"}
+    assert (app.env["MARIADB_ROOT_PASSWORD"], app.env["TZ"]) == ("hunter2", "UTC")

@@ -310,7 +310,7 @@ def test_create_action_carries_what_to_create(tmp_path: Path) -> None:
         action.pull,
         [(v.name, v.app, v.key, v.driver, v.driver_opts) for v in action.create_volumes],
         [(d.path, d.key, d.create, d.mode, d.owner) for d in action.create_dirs],
-        action.create_network,
+        action.create_networks,
         action.container_id,
         action.generation,
     ) == (
@@ -318,7 +318,7 @@ def test_create_action_carries_what_to_create(tmp_path: Path) -> None:
         "mariadb:11.4",
         [("mysql-data", "mysql", "data", "local", ())],
         [("/srv/mysql-conf", "conf", True, 0o750, "999:999")],
-        "backend",
+        ("backend",),
         None,
         1,
     )
@@ -357,7 +357,7 @@ def test_plan_json_for_a_refusal_has_its_exit_code(tmp_path: Path) -> None:
                 "pull": None,
                 "migrations": [],
                 "recovery": None,
-                "create": {"network": None, "volumes": [], "directories": []},
+                "create": {"network": None, "networks": [], "volumes": [], "directories": []},
             }
         ],
         "orphans": [],

@@ -267,6 +267,21 @@ volumes:
         ],
     ),
     (
+        "an empty bind, written or from an unset variable, is refused (it would mount the spec's folder)",
+        {"a.yaml": HEAD + 'name: db\nimage: mariadb:11.4\nvolumes:\n  a: {target: /a, bind: ""}\n  b: {target: /b, bind: "${UNSET}"}\n'},
+        {},
+        [
+            "<dir>/a.yaml:6:25: volumes.a.bind: bind is empty (an unset variable?); it would mount the spec's folder",
+            "<dir>/a.yaml:7:25: volumes.b.bind: bind is empty (an unset variable?); it would mount the spec's folder",
+        ],
+    ),
+    (
+        "an empty IP publishes on every address, as in Compose",
+        {"a.yaml": HEAD + 'name: db\nimage: mariadb:11.4\nports: [":2283:2283"]\nrestart: sometimes\n'},
+        {},
+        ["<dir>/a.yaml:6:10: restart: 'sometimes' is not a restart policy (no, always, unless-stopped, on-failure[:N])"],
+    ),
+    (
         "problems in two files are reported together",
         {
             "a.yaml": HEAD + "name: db\nimage: mariadb:11.4\nrestart: sometimes\n",

@@ -247,10 +247,14 @@ def _network(result: Capture, container: Mapping[str, Any], host: Mapping[str, A
         return
     first = mode if mode in names else names[0]
     short_id = container["Id"][:12]
-    aliases = sorted({a for a in (networks[first] or {}).get("Aliases") or () if a not in (short_id, result.name)})
-    result.spec["network"] = {"name": first, "aliases": aliases} if aliases else first
-    for extra in [n for n in names if n != first]:
-        result.report.append(f"networks: {extra}: only one network is expressible; {first} was kept")
+    entries: list[str | dict[str, Any]] = []
+    for name in [first, *(n for n in names if n != first)]:  # the create call's network first
+        aliases = sorted({a for a in (networks[name] or {}).get("Aliases") or () if a not in (short_id, result.name)})
+        entries.append({"name": name, "aliases": aliases} if aliases else name)
+    if len(entries) == 1:
+        result.spec["network"] = entries[0]
+    else:
+        result.spec["networks"] = entries
 
 
 def _restart(spec: dict[str, Any], host: Mapping[str, Any]) -> None:

@@ -239,7 +239,25 @@ class DockerEngine:
             detach=True,
             use_config_proxy=False,  # proxy env from the client's config would show as drift
         )
-        return str(created["Id"])
+        container_id = str(created["Id"])
+        try:
+            self._join_more_networks(container_id, app)
+        except EngineError:
+            self.remove_container(container_id)  # half made: the caller sees no container, as for a failed create
+            raise
+        return container_id
+
+    def _join_more_networks(self, container_id: str, app: DesiredApp) -> None:
+        # The create call joins one network; the others are joined before the first start, so the
+        # app starts on every network it needs.
+        for network, aliases in app.more_networks:
+            self._mutate(
+                f"connect {container_id[:12]} to network {network}",
+                self.api.connect_container_to_network,
+                container_id,
+                network,
+                aliases=list(aliases) or None,
+            )
 
     def start(self, container_id: str) -> None:
         self._mutate(f"start {container_id[:12]}", self.api.start, container_id)

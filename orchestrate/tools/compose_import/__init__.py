@@ -6,8 +6,11 @@ carried over faithfully. Nothing here reads files, talks to Docker or writes any
 
 Data first: a named volume keeps the real Docker name compose gave it (`<project>_<volume>`, or
 its `name:`, or the key of an external one), so `stateful apply` runs on the data compose left
-behind. Services keep reaching each other by name: they join the same network, and an app whose
-name differs from its service name carries the service name as an alias. `${VAR}` strings are
+behind. A relative host path (bind, env file, secret file) is written absolute, resolved against the
+compose file's folder as compose resolves it: the spec would resolve it against its own folder, and
+an apply would mount new empty folders where the data should be. Services keep reaching each
+other by name: they join the same networks, and an app whose name differs from its service name
+carries the service name as an alias. `${VAR}` strings are
 left as they are: the spec interpolates the same syntax.
 """
 
@@ -39,12 +42,13 @@ __all__ = [
 ]  # fmt: skip
 
 
-def translate(compose: Mapping[str, Any], *, project: str, base: str = ".") -> Translation:
+def translate(compose: Mapping[str, Any], *, project: str, directory: str) -> Translation:
     """Translate a parsed compose file; `project` is the compose project name (`-p`), see `project_name`;
-    `base` is the compose file's directory relative to where the specs go (host paths are rebased on it)."""
+    `directory` the compose file's folder, absolute (relative host paths are written absolute)."""
     project = normalise_project(project)
     services = mapping(compose.get("services"))
-    context = Project(project, mapping(compose.get("volumes")), mapping(compose.get("networks")), base=base)
+    volumes, networks, secrets = (mapping(compose.get(key)) for key in ("volumes", "networks", "secrets"))
+    context = Project(project, directory, volumes, networks, secrets)
     head = _file_notes(compose, project)
     skipped_lines = _name_apps(context, services)
     translated = [_translate_service(context, name, mapping(raw)) for name, raw in services.items() if name in context.apps]
@@ -123,7 +127,7 @@ def _translate_service(context: Project, name: str, raw: Mapping[str, Any]) -> S
 
 # Compose keys translated, in the order they are handled (volumes before tmpfs: keys stay stable).
 ORDER = (
-    "image", "build", "command", "entrypoint", "environment", "env_file", "ports", "volumes", "tmpfs", "volumes_from",
+    "image", "build", "command", "entrypoint", "environment", "env_file", "secrets", "ports", "volumes", "tmpfs", "volumes_from",
     "depends_on", "restart", "healthcheck", "stop_grace_period", "deploy", "mem_limit", "cpus", "user", "labels",
 )  # fmt: skip
 HANDLERS: dict[str, Callable[[Service, Any], None]] = {key: {**fields.HANDLERS, **volumes.HANDLERS}[key] for key in ORDER}

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from orchestrate.model.desired import SECRETS_DIR
 from orchestrate.spec.ports import check_port
 from orchestrate.tools.compose_import.model import (
     BUILD_NOTE,
@@ -17,6 +18,7 @@ from orchestrate.tools.compose_import.model import (
     Project,
     Service,
     as_list,
+    host_path,
     mapping,
     resource_name,
     scalar,
@@ -72,9 +74,31 @@ def _env_file(service: Service, value: Any) -> None:
             files.append(path)
         else:
             files.append(str(item))
-    files = [service.project.relocated(path) for path in files]
     if files:
-        service.spec["env_file"] = files
+        service.spec["env_file"] = [host_path(service.project, f) for f in files]
+
+
+def _secrets(service: Service, value: Any) -> None:
+    """File secrets become spec secrets, mounted where compose mounts them; the file is referenced, never read."""
+    secrets: dict[str, dict[str, str]] = {}
+    for item in as_list(value):
+        options = mapping(item)
+        source = str(options.get("source", "")) if options else str(item)
+        declared = mapping(service.project.secrets.get(source))
+        if not declared.get("file"):
+            why = "it is not declared under the top-level secrets:" if source not in service.project.secrets else "only file secrets are"
+            service.note("secrets", f"{source}: not translated ({why})")
+            continue
+        entry = {"file": host_path(service.project, str(declared["file"]))}
+        target = str(options.get("target") or source)
+        if target != source:
+            entry["target"] = target if target.startswith("/") else f"{SECRETS_DIR}/{target}"
+        for key in ("uid", "gid", "mode"):
+            if key in options:
+                service.note(f"secrets.{source}.{key}", "not translated (the file is mounted read-only as it is)")
+        secrets[source] = entry
+    if secrets:
+        service.spec["secrets"] = secrets
 
 
 def _ports(service: Service, value: Any) -> None:
@@ -236,20 +260,26 @@ def network(service: Service) -> None:
     if not networks:
         networks = {"default": None}
         context.on_default.append(service.app)
-    first, *others = networks
-    for other in others:
-        service.note("networks", f"{other}: not translated (an app joins one network; kept {first})")
-    options = mapping(networks[first])
-    for key in options:
-        if key != "aliases":
-            service.note(f"networks.{first}.{key}", "not translated")
+    entries = [_network_entry(service, key, mapping(options)) for key, options in networks.items()]
+    if len(entries) == 1:
+        service.spec["network"] = entries[0]
+    else:
+        service.spec["networks"] = entries
+
+
+def _network_entry(service: Service, key: str, options: Mapping[str, Any]) -> str | dict[str, Any]:
+    """One network of a service, by its Docker name, with the aliases compose gives it there."""
+    context = service.project
+    for option in options:
+        if option != "aliases":
+            service.note(f"networks.{key}.{option}", "not translated")
     aliases = [str(a) for a in as_list(options.get("aliases"))]
     if service.app != service.name and service.name not in aliases:
-        aliases.insert(0, service.name)  # compose makes the service name resolvable on its networks
-    name = resource_name(context.name, first, mapping(context.networks.get(first)))
-    service.spec["network"] = {"name": name, "aliases": aliases} if aliases else name
-    if first not in context.networks_used:
-        context.networks_used.append(first)
+        aliases.insert(0, service.name)  # compose makes the service name resolvable on each of its networks
+    if key not in context.networks_used:
+        context.networks_used.append(key)
+    name = resource_name(context.name, key, mapping(context.networks.get(key)))
+    return {"name": name, "aliases": aliases} if aliases else name
 
 
 def network_notes(context: Project) -> list[str]:
@@ -283,6 +313,7 @@ HANDLERS: dict[str, Callable[[Service, Any], None]] = {
     "entrypoint": _argv_handler("entrypoint"),
     "environment": _environment,
     "env_file": _env_file,
+    "secrets": _secrets,
     "ports": _ports,
     "depends_on": _depends_on,
     "restart": _restart,

@@ -12,8 +12,9 @@ from orchestrate.spec.names import volume_key
 
 # The spec's keys in the order a person reads them; a translated document follows it.
 CANONICAL_ORDER = (
-    "apiVersion", "kind", "name", "image", "command", "entrypoint", "env", "env_file", "ports", "volumes", "volumes_from",
-    "shared_volumes", "network", "depends_on", "restart", "healthcheck", "stop_grace_period", "resources", "user", "labels",
+    "apiVersion", "kind", "name", "image", "command", "entrypoint", "env", "env_file", "secrets", "ports", "volumes",
+    "volumes_from", "shared_volumes", "network", "networks", "depends_on", "restart", "healthcheck", "stop_grace_period",
+    "resources", "user", "labels",
 )  # fmt: skip
 
 BUILD_NOTE = "not translated (stateful runs images; build and tag it first)"
@@ -54,22 +55,15 @@ def project_name(compose: Mapping[str, Any], directory: str) -> str:
 @dataclass
 class Project:
     name: str
+    directory: str  # the compose file's folder, absolute: compose resolves relative host paths against it
     volumes: Mapping[str, Any]
     networks: Mapping[str, Any]
+    secrets: Mapping[str, Any] = field(default_factory=dict)
     apps: dict[str, str] = field(default_factory=dict)  # service -> app name, for services translated
     skipped: set[str] = field(default_factory=set)
     networks_used: list[str] = field(default_factory=list)  # network keys, in first-use order
     on_default: list[str] = field(default_factory=list)  # apps put on the default network implicitly
     volumes_noted: set[str] = field(default_factory=set)
-    base: str = "."  # the compose file's directory, relative to the directory the specs are written to
-
-    def relocated(self, path: str) -> str:
-        """A host path as compose reads it (relative to the compose file), written for the spec, whose
-        relative paths are relative to the spec file: `./pgdata` stays the data compose left."""
-        if self.base == "." or path.startswith(("/", "~", "$")):
-            return path
-        joined = posixpath.normpath(posixpath.join(self.base, path))
-        return joined if joined.startswith(("/", "../")) or joined == ".." else f"./{joined}"
 
 
 @dataclass
@@ -97,6 +91,14 @@ class Service:
         key = volume_key(target, volumes)
         volumes[key] = {"target": target, **entry}
         return key
+
+
+def host_path(project: Project, path: str) -> str:
+    """A host path as compose resolves it, made absolute: the spec resolves a relative one against its
+    own folder, which is not the compose file's, and the data would be looked for in the wrong place."""
+    if path.startswith("/") or path.startswith("$"):
+        return path  # absolute, or a variable: the spec interpolates it the same way
+    return posixpath.normpath(posixpath.join(project.directory, path))
 
 
 def resource_name(project: str, key: str, declared: Mapping[str, Any]) -> str:

@@ -13,6 +13,7 @@ from orchestrate.tools.compose_import.model import (
     VOLUME_MODES,
     Service,
     as_list,
+    host_path,
     mapping,
     resource_name,
     scalar,
@@ -83,8 +84,12 @@ def _bind_path(service: Service, source: str, target: str) -> str:
         service.note("volumes", f"{target}: {source} written as {path} (the home directory of whoever runs stateful)")
         return path
     if VARIABLE.fullmatch(source):
-        service.note("volumes", f"{target}: source {source} is a variable; taken as a host path (bind mount), not a named volume")
-    return service.project.relocated(source)
+        service.note(
+            "volumes",
+            f"{target}: source {source} is a variable; taken as a host path (bind mount), not a named volume; "
+            "give it an absolute value (a relative one resolves against the spec's folder, not the compose file's)",
+        )
+    return host_path(service.project, source)
 
 
 def _named_volume(service: Service, key: str) -> dict[str, Any]:

@@ -132,11 +132,14 @@ def _tmpfs(mount: Mount) -> dict[str, Any]:
 
 
 def _network(app: DesiredApp, top: dict[str, dict[str, Any]]) -> dict[str, Any]:
-    if app.network in NETWORK_MODES:
+    if app.network in NETWORK_MODES and not app.more_networks:
         return {"network_mode": app.network}
-    # stateful made the network; external keeps compose from making a `<project>_` copy of it.
-    top["networks"][app.network] = {"external": True, "name": app.network}
-    return {"networks": {app.network: {"aliases": list(app.aliases)} if app.aliases else None}}
+    networks: dict[str, Any] = {}
+    for network, aliases in app.networks:
+        # stateful made the network; external keeps compose from making a `<project>_` copy of it.
+        top["networks"][network] = {"external": True, "name": network}
+        networks[network] = {"aliases": list(aliases)} if aliases else None
+    return {"networks": networks}
 
 
 def _healthcheck(check: Healthcheck) -> dict[str, Any]:

@@ -277,10 +277,11 @@ def _note_untranslated(app: DesiredApp, name: str, notes: Notes) -> None:
         notes.add(app.name, "ports", f"{port} is published on the host; the headless Service {name} reaches it inside the cluster only: {outside}")
     if app.restart != "always":
         notes.add(app.name, "restart", f"{app.restart}: a StatefulSet's pod always restarts (Always)")
-    if app.network not in BUILTIN_NETWORKS:
-        notes.add(app.name, "network", f"{app.network}: Kubernetes has one pod network; other apps reach this one at the Service {name}")
-    if app.aliases:
-        notes.add(app.name, "network.aliases", f"{', '.join(app.aliases)} not translated: add a Service (ExternalName or selector) per alias")
+    for network, aliases in app.networks:
+        if network not in BUILTIN_NETWORKS:
+            notes.add(app.name, "network", f"{network}: Kubernetes has one pod network; other apps reach this one at the Service {name}")
+        if aliases:
+            notes.add(app.name, "network.aliases", f"{', '.join(aliases)} not translated: add a Service (ExternalName or selector) per alias")
     if app.depends_on:
         wait = "pods start independently; let the app retry, or add an init container that waits"
         notes.add(app.name, "depends_on", f"{', '.join(app.depends_on)} not translated: {wait}")
