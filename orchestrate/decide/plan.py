@@ -151,7 +151,8 @@ def plan_app(app: DesiredApp, context: Context) -> AppAction:
     if refusal := version_problem(app, image_ref, image, context.observed.datadirs.get(app.name), guards.allow_version_change):
         problems.append(refusal)
     if problems:
-        return AppAction(app.name, Kind.BLOCKED, diffs=action.diffs, problem=Problem("\n".join(problems), ExitCode.DATA_GUARD))
+        problem = Problem("\n".join(problems), ExitCode.DATA_GUARD)
+        return AppAction(app.name, Kind.BLOCKED, diffs=action.diffs, problem=problem, written_by=action.written_by)
     return replace(action, migrations=tuple(migrations)) if migrations else action
 
 
