@@ -298,8 +298,7 @@ class Executor:
             resolution = resolve(self.engine, op.operation(), journal=op.journal_step, say=self._say)
             op.close(resolution.outcome)
             if resolution.outcome == "rolled-back":
-                self._gate_after_rollback(app, op.old_id)
-                raise ApplyFailed(f"the new container failed: {exc}\nrolled back: the previous container runs again on the same volumes") from None
+                raise ApplyFailed(f"the new container failed: {exc}\n{self._gate_after_rollback(app, op.old_id)}") from None
             raise
         op.close("finished")
         self._migrated(action)
@@ -307,12 +306,14 @@ class Executor:
     def _say(self, app: str, what: str) -> None:
         self.report(app, what, None)
 
-    def _gate_after_rollback(self, app: DesiredApp, old_id: str) -> None:
+    def _gate_after_rollback(self, app: DesiredApp, old_id: str) -> str:
+        """A rollback is a start like any other: what it says depends on the old container's gate."""
         try:
             with self._step(app.name, "rollback: old container healthy"):
                 self._gate(app, old_id, app.name)
         except StatefulError as exc:
-            self.report(app.name, f"rollback: the old container is not healthy either: {exc}", None)
+            return f"rolled back, but the previous container is not healthy either: {exc}\n{app.name} is DOWN"
+        return "rolled back: the previous container runs again, healthy, on the same volumes"
 
     def _verify_and_gate(self, app: DesiredApp, container_id: str, name: str, *, report: bool = True) -> None:
         container = self.engine.inspect_container(container_id)

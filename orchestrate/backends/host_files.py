@@ -52,6 +52,12 @@ class HostFiles(Protocol):
         """Bytes of the files in a data place, walking at most SIZE_LIMIT entries."""
         ...
 
+    def read_heads(self, kind: str, source: str, paths: Iterable[str], volumes: Mapping[str, ObservedVolume], limit: int) -> dict[str, bytes]:
+        """The first `limit` bytes of each regular file at `paths` (relative to the data place; a
+        shell-style * in them may match several), by the path that matched. Absent files are left
+        out; a volume that does not exist has none (it is not created to look)."""
+        ...
+
     def archive_to(self, kind: str, source: str, archive: Path, *, name: str) -> None:
         """Write a tar (TAR_OPTIONS) of a data place to `archive`, a file on the controller."""
         ...

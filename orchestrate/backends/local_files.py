@@ -62,6 +62,22 @@ class LocalHostFiles:
         path = volumes[source].mountpoint if kind == "volume" and source in volumes else source
         return _tree_size(path)
 
+    def read_heads(self, kind: str, source: str, paths: Iterable[str], volumes: Mapping[str, ObservedVolume], limit: int) -> dict[str, bytes]:
+        if kind == "volume" and source not in volumes:
+            return {}
+        root = Path(volumes[source].mountpoint if kind == "volume" else source)
+        heads: dict[str, bytes] = {}
+        for pattern in paths:
+            for path in sorted(root.glob(pattern)) if "*" in pattern else [root / pattern]:
+                if not path.is_file():
+                    continue
+                try:
+                    with path.open("rb") as file:
+                        heads[str(path.relative_to(root))] = file.read(limit)
+                except OSError:
+                    continue
+        return heads
+
     def archive_to(self, kind: str, source: str, archive: Path, *, name: str) -> None:
         mounts = [Mount("/from", kind, source, read_only=True), Mount("/to", "bind", str(archive.parent))]
         command = ["sh", "-c", f'tar -C /from {TAR_OPTIONS} -cf "/to/$1" .', "sh", archive.name]

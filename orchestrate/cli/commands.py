@@ -47,6 +47,13 @@ def diff(ctx: click.Context, paths: tuple[str, ...], output: str) -> None:
     help="Let the data guard start APP on volume KEY although it is missing, empty or changed (repeatable).",
 )
 @click.option(
+    "--allow-version-change",
+    "allow_version",
+    multiple=True,
+    metavar="APP",
+    help="Let APP's server start on a datadir another version wrote (you run the upgrade tool yourself; repeatable).",
+)
+@click.option(
     "--force-target",
     multiple=True,
     metavar="APP/KEY",
@@ -61,6 +68,7 @@ def apply(
     health_timeout: str | None,
     settle: str,
     allow_empty: tuple[str, ...],
+    allow_version: tuple[str, ...],
     force_target: tuple[str, ...],
     wait_lock: str,
 ) -> None:
@@ -75,6 +83,7 @@ def apply(
     remembered = {f"{app}/{key}" for app, key in pipeline.read_safeguards(state_dir_of(ctx)).fingerprints} if allow_empty else set()
     _check_allowed(allow_empty, desired, remembered=remembered)
     _check_allowed(force_target, desired)
+    check_apps(allow_version, desired)
     out = console()
     text = output == "text"
 
@@ -92,7 +101,9 @@ def apply(
         desired,
         state_dir=state_dir_of(ctx),
         options=options,
-        policy=pipeline.Policy(allow_empty=frozenset(allow_empty), force_target=frozenset(force_target)),
+        policy=pipeline.Policy(
+            allow_empty=frozenset(allow_empty), allow_version_change=frozenset(allow_version), force_target=frozenset(force_target)
+        ),
         wait_lock=duration(wait_lock) or 0.0,
         report=progress,
         on_plan=show_plan,
@@ -113,6 +124,12 @@ def _check_allowed(allowed: tuple[str, ...], desired: list[Any], *, remembered: 
     unknown = [a for a in allowed if a not in keys]
     if unknown:
         raise UsageError(f"{', '.join(unknown)}: no such APP/KEY in these specs (known: {', '.join(sorted(keys))})")
+
+
+def check_apps(named: tuple[str, ...], desired: list[Any]) -> None:
+    unknown = [a for a in named if a not in {d.name for d in desired}]
+    if unknown:
+        raise UsageError(f"{', '.join(unknown)}: no such app in these specs (known: {', '.join(sorted(d.name for d in desired))})")
 
 
 @cli.command()

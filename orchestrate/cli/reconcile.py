@@ -70,6 +70,9 @@ class Output:
 @click.option("--interval", default="30s", show_default=True, metavar="DURATION", help="Time between rounds in --watch mode.")
 @click.option("--max-recreates", type=click.IntRange(min=0), metavar="N", help="Recreate at most N apps per run; the rest wait.")
 @click.option("--max-rounds", default=3, show_default=True, type=click.IntRange(min=1), help="Observe-plan-execute rounds per run.")
+@click.option(
+    "--allow-version-change", "allow_version", multiple=True, metavar="APP", help="Let APP's server start on a datadir another version wrote."
+)
 @click.option("--prune", is_flag=True, help="Remove containers of apps whose spec is gone (never their volumes).")
 @click.option("--health-timeout", metavar="DURATION", help="How long a started app may take to become healthy.")
 @click.option("--settle", default="5s", show_default=True, metavar="DURATION", help="How long an app without a healthcheck must stay up.")
@@ -85,6 +88,7 @@ def reconcile(
     interval: str,
     max_recreates: int | None,
     max_rounds: int,
+    allow_version: tuple[str, ...],
     prune: bool,
     health_timeout: str | None,
     settle: str,
@@ -102,7 +106,7 @@ def reconcile(
     from orchestrate.runs.pipeline import Policy
 
     out = Output(json_lines=output == "json", log_file=log_file)
-    policy = Policy(max_recreates=max_recreates, prune=prune, max_rounds=max_rounds)
+    policy = Policy(max_recreates=max_recreates, prune=prune, max_rounds=max_rounds, allow_version_change=frozenset(allow_version))
     if check:
         ctx.exit(_check(ctx, paths, out, metrics_file, policy))
     from orchestrate.act.report import Options

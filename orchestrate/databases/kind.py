@@ -11,6 +11,8 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from orchestrate.databases.versions import Versioning
+
 # The completion line a dump tool writes last is in its final bytes (a trailer of comments follows
 # it at most); looking further back could find it quoted inside the data.
 TAIL = 200
@@ -69,6 +71,7 @@ class DatabaseKind:
     init_only_env: frozenset[str] = frozenset()
     readiness: Probe | None = None
     hot_backup: HotBackup | None = None
+    versioning: Versioning | None = None  # how to tell which server wrote its datadir, and what may open it
 
     def named_by_env(self, env: Mapping[str, str]) -> bool:
         return not self.image_env.isdisjoint(env)

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import re
+from collections.abc import Callable, Mapping
+
 from orchestrate.databases.kind import DatabaseKind, Dump, Probe, with_file_variants
+from orchestrate.databases.versions import Heads, Version, Versioning, Written, highest, parse
 
 # Read by the image's entrypoint only when it initialises an empty datadir, under either prefix
 # (MariaDB's image also accepts the MYSQL_ names).
@@ -43,6 +47,61 @@ def ping(admin: str) -> Probe:
     return Probe((admin, "--protocol=tcp", "ping"))
 
 
+# An InnoDB redo log names the server that created it ("MariaDB 10.11.19", "MySQL 8.0.36") from
+# byte 16 of its header; the upgrade-info file holds the version the system tables were upgraded to.
+_CREATOR = re.compile(rb"(?:MariaDB|MySQL) (\d+(?:\.\d+)+)")
+REDO_LOGS = ("ib_logfile0", "#innodb_redo/#ib_redo*")
+
+
+def read_written(heads: Heads) -> Written | None:
+    """The newest version any marker names: a newer server may have run on it since the upgrade step."""
+    found = [parse(head) if "upgrade_info" in name else _creator(head) for name, head in heads.items()]
+    version = highest(*found)
+    return Written(version) if version else None
+
+
+def _creator(head: bytes) -> Version | None:
+    found = _CREATOR.search(head[16:])
+    return parse(found.group(1)) if found else None
+
+
+def datadir(_env: Mapping[str, str]) -> str:
+    return "/var/lib/mysql"
+
+
+def upgrade_rule(product: str, generation: Callable[[Version], int]) -> Callable[[Written, Version], str]:
+    """Never back to an older series (x.y): its server cannot read what a newer one wrote.
+    Forwards at most one generation at a time: the upgrade step of a server knows the one before."""
+
+    def refusal(written: Written, server: Version) -> str:
+        if written.version is None:
+            return ""
+        if server.series(2) < written.version.series(2):
+            old, new = _series(written.version), _series(server)
+            return f"{product} cannot be downgraded from {old} to {new}: an older server may not read newer data files"
+        if generation(server) - generation(written.version) > 1:
+            old, new = _series(written.version), _series(server)
+            return f"{product} {new} does not upgrade data from {old} directly: upgrade through each major series in turn"
+        return ""
+
+    return refusal
+
+
+def _series(version: Version) -> str:
+    return ".".join(str(p) for p in version.series(2))
+
+
+# MySQL's upgrade path: 5.5 -> 5.6 -> 5.7 -> 8.0 -> 8.4 LTS -> 9.x; later series go on from there.
+_MYSQL_SERIES = ((5, 5), (5, 6), (5, 7), (8, 0), (8, 4))
+
+
+def _mysql_generation(version: Version) -> int:
+    series = version.series(2)
+    if series in _MYSQL_SERIES:
+        return _MYSQL_SERIES.index(series)
+    return len(_MYSQL_SERIES) + max(0, version.parts[0] - 9) if version.parts[0] >= 9 else -10
+
+
 KIND = DatabaseKind(
     name="mysql",
     image_env=frozenset({"MYSQL_VERSION", "MYSQL_MAJOR"}),
@@ -50,4 +109,8 @@ KIND = DatabaseKind(
     init_only_env=init_only_env("MYSQL"),
     readiness=ping("mysqladmin"),
     hot_backup=sql_dump("mysqldump", "mysql", ("MYSQL_ROOT_PASSWORD",)),
+    versioning=Versioning(
+        "MySQL", datadir, ("mysql_upgrade_info", *REDO_LOGS), read_written, ("MYSQL_VERSION", "MYSQL_MAJOR"),
+        upgrade_rule("MySQL", _mysql_generation),
+    ),
 )

@@ -11,10 +11,12 @@ from __future__ import annotations
 import time
 from collections.abc import Mapping
 
+from orchestrate import databases
+from orchestrate.databases.versions import Written, parse
 from orchestrate.decide.compare import describe_mount
 from orchestrate.model.desired import DesiredApp, Mount
-from orchestrate.model.facts import DataFacts, Fingerprint, data_key
-from orchestrate.model.observed import MountUser
+from orchestrate.model.facts import DatadirVersion, DataFacts, Fingerprint, data_key
+from orchestrate.model.observed import ImageDefaults, MountUser
 
 Fingerprints = Mapping[tuple[str, str], Fingerprint]
 
@@ -159,3 +161,40 @@ def data_initialised(app: DesiredApp, data: Mapping[str, DataFacts], fingerprint
         if remembered is not None and remembered.held_data and (remembered.kind, remembered.source) == (mount.kind, mount.source):
             return True
     return False
+
+
+def version_problem(app: DesiredApp, image_ref: str, image: ImageDefaults | None, found: DatadirVersion | None, allowed: frozenset[str]) -> str:
+    """The version guard: would the image's server open a datadir that another version wrote, in a
+    way it cannot survive? Judged only when both versions are known (from the datadir's own files
+    and the image's ENV); an unknown is shown as unknown by the diff, never guessed here."""
+    versioning = databases.BY_NAME[found.kind].versioning if found is not None and found.kind in databases.BY_NAME else None
+    if found is None or versioning is None or image is None or app.name in allowed:
+        return ""
+    server = versioning.image_version(image.env)
+    written = _written(found)
+    why = versioning.refusal(written, server) if server is not None else ""
+    if not why:
+        return ""
+    name = app.name
+    dump = databases.BY_NAME[found.kind].hot_backup
+    load = f"`{dump.restore}` in the new container, e.g. through `docker exec -i {name}`" if isinstance(dump, databases.Dump) else "its own tools"
+    return (
+        f"version guard: {name}'s datadir ({found.place.replace(':', ' ', 1)}) was written by {versioning.describe(written)}; "
+        f"image {image_ref} runs {versioning.product} {server}: {why}. Nothing was stopped. The way through: "
+        f"`stateful backup {name} --hot` (the server keeps running); in the spec, the new image with a new volume key "
+        f"(a new, empty volume) on the datadir's path, and apply with --allow-empty-volume {name}/<new key>; then load "
+        f"the backup into the new server with {load}. If you run the upgrade tool yourself, run again with "
+        f"--allow-version-change {name}"
+    )
+
+
+def written_by(found: DatadirVersion) -> str:
+    """"PostgreSQL 15", "Redis 8.0.2 (file format 12)", or that it is unknown."""
+    kind = databases.BY_NAME.get(found.kind)
+    if kind is None or kind.versioning is None:
+        return f"{found.kind}, version unknown"
+    return kind.versioning.describe(_written(found))
+
+
+def _written(found: DatadirVersion) -> Written:
+    return Written(parse(found.version) if found.version else None, found.format)

@@ -12,7 +12,15 @@ from enum import StrEnum
 
 from orchestrate import labels as L
 from orchestrate.decide.compare import Effect, FieldDiff, Sides, compare
-from orchestrate.decide.guard import Fingerprints, borrowers_of, data_guard_problems, data_initialised, foreign_writer_problems
+from orchestrate.decide.guard import (
+    Fingerprints,
+    borrowers_of,
+    data_guard_problems,
+    data_initialised,
+    foreign_writer_problems,
+    version_problem,
+    written_by,
+)
 from orchestrate.decide.remap import Migration, migrations_for
 from orchestrate.errors import ExitCode
 from orchestrate.model.desired import BUILTIN_NETWORKS, BindDir, DesiredApp, VolumeSpec
@@ -52,6 +60,7 @@ class AppAction:
     generation: int = 1
     migrations: tuple[Migration, ...] = ()  # remaps: data copied to the new source before the start
     recovery: str | None = None  # an interrupted recreate the run finishes or rolls back first (Recovery.note)
+    written_by: str = ""  # a database app's datadir version ("PostgreSQL 15"), shown beside an image change
 
     @property
     def changes(self) -> bool:
@@ -121,6 +130,7 @@ class Safeguards:
     state_dir: str = ""  # the run's state dir identity ("": every managed container is ours)
     unfinished_copies: frozenset[tuple[str, str, str]] = frozenset()  # (app, key, target) a run began copying
     allow_empty: frozenset[str] = frozenset()  # app/key the data guard lets start empty or changed
+    allow_version_change: frozenset[str] = frozenset()  # apps the version guard lets start on another version's datadir
     adopt: frozenset[str] = frozenset()  # apps whose unmanaged container may be replaced (`stateful adopt`)
     force_target: frozenset[str] = frozenset()  # app/key whose remap target may be copied over
     open_operations: tuple[Operation, ...] = ()  # recreates a killed run left in the journal
@@ -134,7 +144,7 @@ class Context:
 
 
 def plan_app(app: DesiredApp, context: Context) -> AppAction:
-    action = _plan_app(app, context)
+    action = _with_datadir_version(_plan_app(app, context), context.observed)
     if not action.starts_container:
         return action
     guards = context.guards
@@ -144,9 +154,30 @@ def plan_app(app: DesiredApp, context: Context) -> AppAction:
     moving = frozenset(f"{m.app}/{m.key}" for m in migrations)
     problems += data_guard_problems(app, context.observed.data, guards.fingerprints, guards.allow_empty | moving)
     problems += foreign_writer_problems(app, context.observed.mount_users, context.borrowers)
+    image_ref, image = _server_image(app, action, context.observed)
+    if refusal := version_problem(app, image_ref, image, context.observed.datadirs.get(app.name), guards.allow_version_change):
+        problems.append(refusal)
     if problems:
-        return AppAction(app.name, Kind.BLOCKED, diffs=action.diffs, problem=Problem("\n".join(problems), ExitCode.DATA_GUARD))
+        problem = Problem("\n".join(problems), ExitCode.DATA_GUARD)
+        return AppAction(app.name, Kind.BLOCKED, diffs=action.diffs, problem=problem, written_by=action.written_by)
     return replace(action, migrations=tuple(migrations)) if migrations else action
+
+
+def _with_datadir_version(action: AppAction, observed: ObservedState) -> AppAction:
+    """An image change of a database app says which version wrote the data it will open."""
+    written = observed.datadirs.get(action.app)
+    if written is None or not any(d.field in ("image", "image_id") for d in action.diffs):
+        return action
+    return replace(action, written_by=written_by(written))
+
+
+def _server_image(app: DesiredApp, action: AppAction, observed: ObservedState) -> tuple[str, ImageDefaults | None]:
+    """The image whose server this action starts: the spec's for a new container, else the
+    existing container's own."""
+    container = observed.app_container(app.name)
+    if action.kind in (Kind.CREATE, Kind.RECREATE) or container is None:
+        return app.image, observed.images.get(app.image)
+    return container.image, observed.images.get(container.image_id)
 
 
 def _plan_app(app: DesiredApp, context: Context) -> AppAction:

@@ -37,5 +37,15 @@ class Fingerprint:
     target: str = ""  # where the app mounted it (a key renamed in the spec still names this path)
 
 
+@dataclass(frozen=True)
+class DatadirVersion:
+    """Which server version wrote an app's datadir, as the datadir's own files say (read on its host)."""
+
+    kind: str  # the app's database kind
+    version: str = ""  # "" = no marker says
+    format: int | None = None  # a file format the server must know (Redis: RDB)
+    place: str = ""  # data_key of the place it was read from; "" when the app mounts none there
+
+
 def data_key(kind: str, source: str) -> str:
     return f"{kind}:{source}"

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 
 from orchestrate import labels as L
 from orchestrate.model.desired import Healthcheck, PortBinding
-from orchestrate.model.facts import DataFacts
+from orchestrate.model.facts import DatadirVersion, DataFacts
 
 # What an engine waits between SIGTERM and SIGKILL when a container sets no stop timeout.
 ENGINE_DEFAULT_STOP_S = 10
@@ -150,6 +150,7 @@ class ObservedState:
     data: dict[str, DataFacts] = field(default_factory=dict)  # by data_key(kind, source)
     mount_users: dict[str, tuple[MountUser, ...]] = field(default_factory=dict)  # by data_key
     listed: dict[str, ListedContainer] = field(default_factory=dict)  # every container, by name
+    datadirs: dict[str, DatadirVersion] = field(default_factory=dict)  # database apps' datadir versions, by app
 
     def app_container(self, app: str) -> ObservedContainer | None:
         """The container holding the app's name (managed or not)."""

@@ -37,6 +37,7 @@ def _action_json(action: AppAction) -> dict[str, Any]:
             for d in action.diffs
         ],
         "notes": list(action.notes),
+        "datadir_written_by": action.written_by or None,
         "problem": action.problem.message if action.problem else None,
         "exit_code": int(action.problem.exit_code) if action.problem else None,
         "pull": action.pull,

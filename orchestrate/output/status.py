@@ -5,9 +5,10 @@ the rows of `stateful volumes`. Pure: values in, rows out; no store, no engine.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from orchestrate.decide.compare import describe_mount
+from orchestrate.decide.guard import written_by
 from orchestrate.decide.plan import AppAction, Kind, Plan
 from orchestrate.model.facts import Fingerprint
 from orchestrate.model.observed import ObservedContainer, ObservedState
@@ -21,6 +22,8 @@ class StatusRow:
     image: str
     volumes: list[str]
     drift: str
+    database: str = ""  # the database kind, "" for an app that runs none
+    written_by: str = ""  # which server version wrote its datadir ("PostgreSQL 15"), or that it is unknown
 
 
 def status_rows(observed: ObservedState, plan: Plan | None, spec_apps: set[str]) -> list[StatusRow]:
@@ -33,7 +36,12 @@ def status_rows(observed: ObservedState, plan: Plan | None, spec_apps: set[str])
     for app, action in actions.items():
         if app not in rows:
             rows[app] = StatusRow(app, "missing", "", "", [], _describe(action))
-    return [rows[name] for name in sorted(rows)]
+    return [_with_database(rows[name], observed) for name in sorted(rows)]
+
+
+def _with_database(row: StatusRow, observed: ObservedState) -> StatusRow:
+    found = observed.datadirs.get(row.app)
+    return replace(row, database=found.kind, written_by=written_by(found)) if found else row
 
 
 def _row(container: ObservedContainer, drift: str) -> StatusRow:

@@ -65,12 +65,17 @@ def _action_lines(action: AppAction, *, verbose: bool) -> list[Text]:
         reasons.append(action.problem.message)
     reasons += list(action.notes)
     acting = [d for d in action.diffs if d.effect is not Effect.INIT_ONLY]
-    reasons += [f"{d.field}: {value_text(d.old, secret=d.secret)} -> {value_text(d.new, secret=d.secret)}" for d in acting]
+    reasons += [f"{d.field}: {value_text(d.old, secret=d.secret)} -> {value_text(d.new, secret=d.secret)}{_written(action, d)}" for d in acting]
     notes = [Text(f"i {action.app} note: {_init_only_note(d)}", style="cyan") for d in action.diffs if d.effect is Effect.INIT_ONLY]
     if action.kind is Kind.NOOP and not reasons:
         return notes + ([Text(f"{head}: in sync", style=style)] if verbose else [])
     lines = [Text(f"{head}: {reason}", style=style) for reason in reasons] or [Text(head, style=style)]
     return migrations + lines + notes
+
+
+def _written(action: AppAction, diff: FieldDiff) -> str:
+    """Beside an image change: which server version wrote the data the new image will open."""
+    return f" (datadir written by {action.written_by})" if action.written_by and diff.field in ("image", "image_id") else ""
 
 
 def _init_only_note(diff: FieldDiff) -> str:
@@ -105,11 +110,12 @@ def outcome_lines(report: Report) -> list[Text]:
 
 def status_table(rows: list[StatusRow]) -> Table:
     table = Table(show_edge=False, pad_edge=False, box=None, header_style="bold")
-    for column in ("APP", "STATE", "HEALTH", "IMAGE", "VOLUMES", "DRIFT"):
+    for column in ("APP", "STATE", "HEALTH", "IMAGE", "DATABASE", "VOLUMES", "DRIFT"):
         table.add_column(column, overflow="fold")
     for row in rows:
         drift_style = "green" if row.drift == "in sync" else "yellow"
-        table.add_row(row.app, row.state, row.health or "-", row.image, "\n".join(row.volumes) or "-", Text(row.drift, style=drift_style))
+        database = f"{row.database}: data of {row.written_by}" if row.database else "-"
+        table.add_row(row.app, row.state, row.health or "-", row.image, database, "\n".join(row.volumes) or "-", Text(row.drift, style=drift_style))
     return table
 
 

@@ -15,17 +15,19 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+from orchestrate import databases
 from orchestrate import labels as L
 from orchestrate.act.recover import pending
-from orchestrate.backends import LOCAL, Fleet
+from orchestrate.backends import LOCAL, Fleet, HostFiles
+from orchestrate.databases.versions import HEAD_BYTES
 from orchestrate.decide.desire import build_desired
 from orchestrate.decide.guard import Fingerprints
 from orchestrate.decide.plan import Plan, Safeguards, hold_back_recreates, make_plan
 from orchestrate.decide.recovery import after_recovery
 from orchestrate.errors import SpecError
 from orchestrate.model.desired import DesiredApp, Mount
-from orchestrate.model.facts import DataFacts
-from orchestrate.model.observed import HostDir, ObservedState, ObservedVolume
+from orchestrate.model.facts import DatadirVersion, DataFacts, data_key
+from orchestrate.model.observed import HostDir, ImageDefaults, ObservedContainer, ObservedState, ObservedVolume
 from orchestrate.output.status import StatusRow, status_rows
 from orchestrate.runs.speccache import load_cached
 from orchestrate.state import Store
@@ -38,6 +40,7 @@ class Policy:
     plan with the same policy fields apply would (their defaults when they have no such option)."""
 
     allow_empty: frozenset[str] = frozenset()  # app/key the data guard lets start on empty data
+    allow_version_change: frozenset[str] = frozenset()  # apps the version guard lets start on another version's datadir
     max_recreates: int | None = None  # unattended runs cap their blast radius
     prune: bool = False  # remove orphan containers (never volumes)
     max_rounds: int = 1  # reconcile: observe-plan-execute again while drift remains
@@ -85,6 +88,7 @@ def observe(fleet: Fleet, desired: list[DesiredApp], *, fingerprints: Fingerprin
         data=data,
         mount_users=snapshot.mount_users,
         listed=snapshot.listed,
+        datadirs=_read_datadirs(fleet, desired, snapshot.images, snapshot.containers, snapshot.volumes),
     )
 
 
@@ -97,6 +101,7 @@ def safeguards(store: Store | None, policy: Policy, *, state_dir: str) -> Safegu
         state_dir=state_dir,
         unfinished_copies=store.unfinished_copies() if store else frozenset(),
         allow_empty=policy.allow_empty,
+        allow_version_change=policy.allow_version_change,
         adopt=policy.adopt,
         force_target=policy.force_target,
         open_operations=tuple(store.open_operations()) if store else (),
@@ -118,6 +123,53 @@ def _look_at_data(
         mounts += [m for m in remembered if host_of.get(m.owner_app, LOCAL) == host]
         data |= files.data_facts(mounts, volumes)
     return host_dirs, data
+
+
+def _read_datadirs(
+    fleet: Fleet,
+    desired: list[DesiredApp],
+    images: Mapping[str, ImageDefaults],
+    containers: Mapping[str, ObservedContainer],
+    volumes: Mapping[str, ObservedVolume],
+) -> dict[str, DatadirVersion]:
+    """For each database app: which server version wrote its datadir, read from the datadir's own
+    marker files on the app's host. The kind is the one the image to run says (else the running
+    container's image), as the planner resolves it."""
+    found: dict[str, DatadirVersion] = {}
+    for app in desired:
+        container = containers.get(app.name)
+        image = images.get(app.image) or (images.get(container.image_id) if container else None) or ImageDefaults(id="")
+        kind = databases.resolve(app.database, image)
+        if kind.versioning is None:
+            continue
+        found[app.name] = _datadir_version(fleet.files(app.host), app, kind, {**image.env, **app.env}, volumes)
+    return found
+
+
+def _datadir_version(
+    files: HostFiles, app: DesiredApp, kind: databases.DatabaseKind, env: Mapping[str, str], volumes: Mapping[str, ObservedVolume]
+) -> DatadirVersion:
+    assert kind.versioning is not None
+    datadir = kind.versioning.datadir(env).rstrip("/") or "/"
+    # The data mount the datadir is in: the deepest one at or above it.
+    holding = [m for m in app.mounts if m.holds_data and m.kind in ("volume", "bind") and _within(datadir, m.target)]
+    if not holding:
+        return DatadirVersion(kind.name)
+    mount = max(holding, key=lambda m: len(m.target))
+    inside = datadir[len(mount.target.rstrip("/")) :].strip("/")
+    paths = [f"{inside}/{name}" if inside else name for name in kind.versioning.files]
+    heads = files.read_heads(mount.kind, mount.source, paths, volumes, HEAD_BYTES)
+    relative = {name[len(inside) + 1 :] if inside else name: head for name, head in heads.items()}
+    written = kind.versioning.read(relative)
+    place = data_key(mount.kind, mount.source)
+    if written is None:
+        return DatadirVersion(kind.name, place=place)
+    return DatadirVersion(kind.name, str(written.version or ""), written.format, place)
+
+
+def _within(path: str, target: str) -> bool:
+    target = target.rstrip("/")
+    return path == target or path.startswith(target + "/") or not target
 
 
 def read_safeguards(state_dir: Path, policy: Policy | None = None) -> Safeguards:

@@ -6,6 +6,7 @@ whatever the controller's own filesystem holds, planning and guarding must judge
 
 from __future__ import annotations
 
+import fnmatch
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,6 +24,7 @@ class FakeHostFiles:
     free: int = 1 << 40
     created: list[tuple[str, int | None, str | None]] = field(default_factory=list)  # (path, mode, owner)
     asked: list[str] = field(default_factory=list)  # every call, in order
+    files: dict[str, dict[str, bytes]] = field(default_factory=dict)  # data_key -> path in the place -> content
 
     def observe_dirs(self, paths: Iterable[str]) -> dict[str, HostDir]:
         self.asked.append("observe_dirs")
@@ -55,6 +57,13 @@ class FakeHostFiles:
     def tree_size(self, kind: str, source: str, volumes: Mapping[str, ObservedVolume]) -> int:
         self.asked.append(f"tree_size {kind}:{source}")
         return 1234
+
+    def read_heads(self, kind: str, source: str, paths: Iterable[str], volumes: Mapping[str, ObservedVolume], limit: int) -> dict[str, bytes]:
+        self.asked.append(f"read_heads {kind}:{source}")
+        if kind == "volume" and source not in volumes:
+            return {}
+        held = self.files.get(data_key(kind, source), {})
+        return {name: content[:limit] for pattern in paths for name, content in sorted(held.items()) if fnmatch.fnmatchcase(name, pattern)}
 
     def archive_to(self, kind: str, source: str, archive: Path, *, name: str) -> None:
         self.asked.append(f"archive_to {kind}:{source}")

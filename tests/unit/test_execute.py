@@ -30,7 +30,7 @@ healthcheck: {test: [CMD, healthcheck.sh], interval: 1s, retries: 3}
 """
 CHANGED = SPEC.replace("MARIADB_DATABASE: demo", "MARIADB_DATABASE: shop")
 OPTIONS = Options(health_timeout=5.0, settle_seconds=0.0, pull_backoff=0.0)
-ROLLED_BACK = "\nrolled back: the previous container runs again on the same volumes"
+ROLLED_BACK = "\nrolled back: the previous container runs again, healthy, on the same volumes"
 # A recreate's calls up to the new container's start; what follows tells success from rollback.
 UNTIL_START = ["create mysql.stateful-new", "stop old (grace 30s)", "rename old mysql.stateful-old", "rename new-1 mysql", "start new-1"]
 
@@ -129,6 +129,25 @@ def test_unhealthy_new_container_is_rolled_back(tmp_path: Path) -> None:
     assert _running(engine) == [("old", "mysql", "healthy")]
     assert sorted(engine.containers) == ["old"]
     assert engine.most_running == {"mysql": 1}
+
+
+def test_a_rollback_whose_old_container_is_not_healthy_says_the_app_is_down(tmp_path: Path) -> None:
+    # The old container fails for the same reason as the new one (a datadir neither can open).
+    engine = _engine(tmp_path, running=_load(tmp_path, "old", SPEC))
+    engine.health_on_start["mysql.stateful-new"] = "unhealthy"
+    engine.health_on_start["mysql"] = "unhealthy"
+    engine.logs = "[ERROR] Aborting"
+    _, report, steps = _run(engine, [_load(tmp_path, "new", CHANGED)])
+    assert engine.mutating_calls()[-2:] == ["rename old mysql", "start old"]
+    assert ("mysql", "rollback: old container healthy") not in steps
+    (outcome,) = report.outcomes
+    assert (outcome.ok, outcome.exit_code) == (False, ExitCode.APPLY_FAILED)
+    assert outcome.message == (
+        "the new container failed: mysql reported unhealthy by its healthcheck\n  last log lines:\n    | [ERROR] Aborting\n"
+        "rolled back, but the previous container is not healthy either: mysql reported unhealthy by its healthcheck\n"
+        "  last log lines:\n    | [ERROR] Aborting\nmysql is DOWN"
+    )
+    assert "runs again" not in outcome.message
 
 
 def test_new_container_that_exits_is_rolled_back(tmp_path: Path) -> None:

@@ -33,7 +33,7 @@ def test_a_bind_dir_that_exists_only_on_the_host_is_not_created(tmp_path: Path) 
     (action,) = planned.plan.actions
     assert (action.kind, action.create_dirs) == (Kind.CREATE, ())
     assert planned.observed.data[f"bind:{path}"].entries == 5
-    assert files.asked == ["observe_dirs", "data_facts"]
+    assert files.asked == ["observe_dirs", "data_facts", f"read_heads bind:{path}"]
 
 
 def test_the_data_guard_judges_the_hosts_facts(tmp_path: Path) -> None:

@@ -349,6 +349,7 @@ def test_plan_json_for_a_refusal_has_its_exit_code(tmp_path: Path) -> None:
                 "action": "blocked",
                 "diffs": [],
                 "notes": [],
+                "datadir_written_by": None,
                 "problem": (
                     "container 'mysql' exists but was not created by stateful; take it over on its volumes with "
                     "`stateful adopt mysql --into <spec dir>`, or rename it (`docker rename mysql mysql-old`) and apply again"

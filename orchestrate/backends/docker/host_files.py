@@ -56,6 +56,19 @@ printf '@ %s\n' "$(stat -f -c '%a %S' "$p")" """
 SIZE = rf"""find "$1" ! -type d -printf '%s\n' 2>/dev/null | head -n {SIZE_LIMIT} | awk '{{s+=$1}} END {{printf "@ %d\n", s}}'"""
 
 
+# In the place (the first argument) for each pattern after the limit: "@ path hex" per regular file.
+# The patterns expand here, in the helper's shell; one that matches nothing stays as written and
+# is no regular file.
+HEADS = r"""cd "$1" 2>/dev/null || exit 0
+n=$2; shift 2
+for pattern in "$@"; do
+  for f in $pattern; do
+    [ -f "$f" ] && printf '@ %s %s\n' "$f" "$(head -c "$n" "$f" | od -An -v -tx1 | tr -d ' \n')"
+  done
+done
+exit 0"""
+
+
 class HelperHostFiles:
     def __init__(self, engine: DockerEngine) -> None:
         self.engine = engine
@@ -92,6 +105,16 @@ class HelperHostFiles:
                 return 0
             return int(self._ask([SIZE, "/v"], [Mount("/v", "volume", source, read_only=True)], "size")[0])
         return int(self._ask([SIZE, _on_host(source)], [_host_root()], "size")[0])
+
+    def read_heads(self, kind: str, source: str, paths: Iterable[str], volumes: Mapping[str, ObservedVolume], limit: int) -> dict[str, bytes]:
+        if kind == "volume":
+            if source not in volumes:
+                return {}
+            place, mounts = "/v", [Mount("/v", "volume", source, read_only=True)]
+        else:
+            place, mounts = _on_host(source), [_host_root()]
+        rows = self._ask([HEADS, place, str(limit), *paths], mounts, "read version markers")
+        return {name: bytes.fromhex(hexed) for name, _, hexed in (row.partition(" ") for row in rows)}
 
     def _facts(self, inner_paths: list[str], mounts: list[Mount]) -> list[list[str]]:
         rows = [line.split() for line in self._ask([FACTS, *inner_paths], mounts, "look at data places")]
