@@ -12,6 +12,10 @@ from dataclasses import dataclass, field
 from orchestrate.decide.plan import Kind
 from orchestrate.errors import ExitCode
 
+# Apps applied side by side at most, by default: the engine, not our threads, does the work, and a
+# small host has few cores; more mostly queues in the engine.
+DEFAULT_PARALLEL = 4
+
 Reporter = Callable[[str, str, float | None], None]  # (app, step description, seconds taken)
 
 
@@ -21,6 +25,7 @@ class Options:
     settle_seconds: float = 5.0  # how long an app without a healthcheck must stay up
     pull_backoff: float = 1.0  # seconds before the first retry of a transiently failed pull (doubles)
     state_dir: str = ""  # the run's state dir identity, labelled on the containers it makes
+    parallel: int = DEFAULT_PARALLEL  # apps applied side by side at most (act/schedule.py orders them)
 
 
 @dataclass(frozen=True)

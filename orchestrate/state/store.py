@@ -93,7 +93,9 @@ class Store:
         path = directory / "state.db"
         if not path.exists():
             os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
-        db = sqlite3.connect(path, timeout=30, isolation_level=None)
+        # The executor writes the journal from the threads of apps applied side by side, one write at
+        # a time (act/execute.py SerialJournal); autocommit: each write is committed on its own.
+        db = sqlite3.connect(path, timeout=30, isolation_level=None, check_same_thread=False)
         db.execute("PRAGMA journal_mode=WAL")
         db.execute("PRAGMA synchronous=FULL")
         db.executescript(SCHEMA)
