@@ -184,7 +184,7 @@ def remember_data(fleet: Fleet, store: Store, desired: list[DesiredApp], observe
     facts_on: dict[str, dict[str, DataFacts]] = {}
     for app in desired:
         container = observed.containers.get(app.name)
-        healthy = container is not None and (container.health in ("", "healthy") or container.health == "starting" and app.name in gated)
+        healthy = container is not None and (container.health in ("", "healthy") or (container.health == "starting" and app.name in gated))
         if app.name not in ok or container is None or not container.running or not healthy:
             continue
         files = fleet.files(app.host)
