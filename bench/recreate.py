@@ -198,8 +198,9 @@ def main(argv: list[str] | None = None) -> None:
     name, project = f"brec{tag}", f"brecc{tag}"
     janitor.prefixes += [name, project]
     healthcheck = json.dumps(HEALTHCHECK)
-    try:
-        with tempfile.TemporaryDirectory(prefix="bench-recreate-") as directory:
+    # The compose file must outlive the clean-up (`down -v` reads it): the janitor runs inside.
+    with tempfile.TemporaryDirectory(prefix="bench-recreate-") as directory:
+        try:
             work = Path(directory)
             spec, state = work / "db.yaml", work / "state"
             ports = free_port(), free_port()
@@ -232,10 +233,10 @@ def main(argv: list[str] | None = None) -> None:
                     variant.samples.append(measure(pymysql, variant, f"{round_number}-{variant.label}"))
                 say(f"  round {round_number} done ({load_average()})")
             report(variants)
-    except KeyboardInterrupt:
-        say("\ninterrupted: cleaning up")
-    finally:
-        janitor.clean()
+        except KeyboardInterrupt:
+            say("\ninterrupted: cleaning up")
+        finally:
+            janitor.clean()
 
 
 def report(variants: list[Variant]) -> None:

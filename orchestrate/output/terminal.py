@@ -7,9 +7,8 @@ from __future__ import annotations
 
 import json
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from rich.table import Table
 from rich.text import Text
 
 from orchestrate.act.report import Report
@@ -18,6 +17,9 @@ from orchestrate.decide.plan import AppAction, Kind, Plan
 from orchestrate.output.documents import REDACTED
 from orchestrate.output.status import StatusRow, VolumeRow
 from orchestrate.state import RunRecord
+
+if TYPE_CHECKING:
+    from rich.table import Table
 
 SYMBOL = {Kind.NOOP: "=", Kind.CREATE: "+", Kind.START: ">", Kind.UPDATE: "~", Kind.RECREATE: "~", Kind.BLOCKED: "!", Kind.DEFERRED: "-"}
 STYLE = {
@@ -100,8 +102,14 @@ def outcome_lines(report: Report) -> list[Text]:
     return lines
 
 
+def _table() -> Table:
+    from rich.table import Table  # tables only for status, volumes, history: a run never loads them
+
+    return Table(show_edge=False, pad_edge=False, box=None, header_style="bold")
+
+
 def status_table(rows: list[StatusRow]) -> Table:
-    table = Table(show_edge=False, pad_edge=False, box=None, header_style="bold")
+    table = _table()
     for column in ("APP", "STATE", "HEALTH", "IMAGE", "VOLUMES", "DRIFT"):
         table.add_column(column, overflow="fold")
     for row in rows:
@@ -115,7 +123,7 @@ def status_json(rows: list[StatusRow]) -> list[dict[str, Any]]:
 
 
 def volumes_table(rows: list[VolumeRow]) -> Table:
-    table = Table(show_edge=False, pad_edge=False, box=None, header_style="bold")
+    table = _table()
     for column in ("APP", "KEY", "SOURCE", "STATE", "ENTRIES", "BYTES", "SINCE"):
         table.add_column(column)
     for r in rows:
@@ -125,7 +133,7 @@ def volumes_table(rows: list[VolumeRow]) -> Table:
 
 
 def history_table(records: list[RunRecord], app: str | None) -> Table:
-    table = Table(show_edge=False, pad_edge=False, box=None, header_style="bold")
+    table = _table()
     for column in ("RUN", "STARTED", "USER", "COMMAND", "EXIT", "CHANGES"):
         table.add_column(column, overflow="fold")
     for record in records:
