@@ -104,6 +104,8 @@ def apply(
     if text:
         for line in terminal.outcome_lines(result.report):
             out.print(line)
+        if summary := terminal.summary_line(result.report, result.seconds):
+            out.print(summary)
     else:
         body = {"plan": documents.plan_json(result.planned.plan), "result": documents.report_json(result.report, result.mutations)}
         click.echo(json.dumps(body, indent=2))

@@ -108,6 +108,20 @@ def _table() -> Table:
     return Table(show_edge=False, pad_edge=False, box=None, header_style="bold")
 
 
+def summary_line(report: Report, seconds: float) -> Text | None:
+    """`3 apps: 2 create, 1 recreate failed in 12.3s`: the run at a glance, after the per-app lines."""
+    acted = [o for o in report.outcomes if o.acted or not o.ok]
+    if len(acted) < 2:
+        return None  # one app's line says it all
+    counts: dict[str, int] = {}
+    for o in acted:
+        key = o.kind.value if o.ok else f"{o.kind.value} failed"
+        counts[key] = counts.get(key, 0) + 1
+    parts = ", ".join(f"{n} {what}" for what, n in counts.items())
+    style = "green" if all(o.ok for o in acted) else "bold red"
+    return Text(f"{len(acted)} apps: {parts} in {seconds:.1f}s", style=style)
+
+
 def status_table(rows: list[StatusRow]) -> Table:
     table = _table()
     for column in ("APP", "STATE", "HEALTH", "IMAGE", "VOLUMES", "DRIFT"):

@@ -11,10 +11,11 @@ from pathlib import Path
 
 from orchestrate.act import schedule
 from orchestrate.act.execute import Executor
-from orchestrate.act.report import Options, Report
+from orchestrate.act.report import Options, Outcome, Report
 from orchestrate.decide.plan import Kind, Plan
 from orchestrate.errors import ExitCode
 from orchestrate.model.desired import DesiredApp
+from orchestrate.output import terminal
 from orchestrate.runs import pipeline
 from orchestrate.state import Store
 from tests.unit.builders import MARIADB, load_apps
@@ -143,3 +144,17 @@ def test_stop_is_asked_before_each_app_starts(tmp_path: Path) -> None:
     assert report.stopped
     assert [o.app for o in report.outcomes] == ["app0", "app1"]
     assert sorted(c.name for c in engine.containers.values()) == ["app0", "app1"]
+
+
+def test_the_summary_counts_what_was_done_and_what_failed() -> None:
+    outcomes = [
+        Outcome("a", Kind.CREATE, True, acted=True),
+        Outcome("b", Kind.CREATE, True, acted=True),
+        Outcome("c", Kind.RECREATE, False, "unhealthy", ExitCode.APPLY_FAILED, acted=True),
+        Outcome("d", Kind.CREATE, False, "skipped: depends on c, which failed", ExitCode.APPLY_FAILED),
+        Outcome("e", Kind.NOOP, True),
+    ]
+    line = terminal.summary_line(Report(outcomes), 12.34)
+    assert line is not None
+    assert line.plain == "4 apps: 2 create, 1 recreate failed, 1 create failed in 12.3s"
+    assert terminal.summary_line(Report(outcomes[:1]), 1.0) is None  # one app's own line says it all
