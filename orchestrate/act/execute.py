@@ -2,6 +2,8 @@
 
 It never re-decides: the plan says what to do to which app; this module only knows how to do it
 safely. The recreate keeps at most one container of an app running on its volumes at any time.
+Apps run side by side, up to `Options.parallel`, in the order act/schedule.py allows; one app's
+steps all run on one thread, in order, and the journal takes one write at a time.
 """
 
 from __future__ import annotations
