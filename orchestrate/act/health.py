@@ -14,14 +14,14 @@ import time
 from dataclasses import dataclass
 
 from orchestrate.backends import Engine
-from orchestrate.errors import StatefulError
 from orchestrate.model.desired import Healthcheck
 from orchestrate.model.observed import ObservedContainer
 
 DEFAULT_INTERVAL_S = 30.0  # the engine's defaults when a healthcheck leaves them out
 DEFAULT_TIMEOUT_S = 30.0
 DEFAULT_RETRIES = 3
-POLL_S = 0.1  # between looks at the engine's status
+POLL_S = 0.1  # between looks at the engine's status of a container with a healthcheck
+SETTLE_POLL_S = 0.25  # without one: it only has to stay up, and 8 gates at once should not flood the engine
 PROBE_S = 0.1  # between two runs of the healthcheck command by the gate
 
 
@@ -81,8 +81,8 @@ class Prober:
             asked = time.monotonic()
             try:
                 code = self.engine.exec_capture(self.container_id, list(self.argv))[0]
-            except StatefulError:
-                code = -1  # not running (yet, or any more): the engine's status says which
+            except Exception:  # not running (yet, or any more), or any failure to exec: not a pass
+                code = -1  # the engine's status says what the container is doing
             now = time.monotonic()
             if code == 0 and now - asked <= self.timeout:
                 self._know("healthy")
@@ -126,13 +126,16 @@ def wait_healthy(engine: Engine, container_id: str, gate: HealthGate, *, probe: 
     if prober is not None:
         prober.start()
     try:
-        return _poll(engine, container_id, gate, started, baseline, prober)
+        every = POLL_S if command_of(check) else SETTLE_POLL_S
+        return _poll(engine, container_id, gate, started, baseline, prober, every)
     finally:
         if prober is not None:
             prober.done.set()
 
 
-def _poll(engine: Engine, container_id: str, gate: HealthGate, started: float, baseline: tuple[str, int], prober: Prober | None) -> Verdict:
+def _poll(
+    engine: Engine, container_id: str, gate: HealthGate, started: float, baseline: tuple[str, int], prober: Prober | None, every: float
+) -> Verdict:
 
     def verdict(container: ObservedContainer | None) -> Verdict | None:
         if container is None:
@@ -161,6 +164,6 @@ def _poll(engine: Engine, container_id: str, gate: HealthGate, started: float, b
         if time.monotonic() >= deadline:
             return Verdict(False, f"did not become healthy within {gate.timeout:.0f}s")
         if prober is not None:
-            prober.known.wait(POLL_S)  # look again at once when the prober knows
+            prober.known.wait(every)  # look again at once when the prober knows
         else:
-            time.sleep(POLL_S)
+            time.sleep(every)

@@ -63,6 +63,7 @@ def restarted(c: FakeContainer) -> None:
 @pytest.fixture(autouse=True)
 def fast_polls(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(health, "POLL_S", 0.01)
+    monkeypatch.setattr(health, "SETTLE_POLL_S", 0.01)
 
 
 def _engine(tmp_path: Path, health_now: str, script: list[Change | None]) -> ScriptedEngine:
