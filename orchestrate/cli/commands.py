@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import json
 import sys
+from dataclasses import replace
 from typing import Any
 
 import click
 
-from orchestrate.cli.base import OUTPUT, PATHS, cli, console, duration, engine_for, fleet_for, load_specs, state_dir_of
+from orchestrate.cli.base import OUTPUT, PARALLEL, PATHS, cli, console, duration, engine_for, fleet_for, load_specs, state_dir_of
 from orchestrate.errors import ExitCode, UsageError
 
 
@@ -60,6 +61,7 @@ def diff(ctx: click.Context, paths: tuple[str, ...], output: str) -> None:
     help="Let a remap copy APP's volume KEY onto a target that already holds data (repeatable).",
 )
 @click.option("--wait-lock", default="0", metavar="SECONDS", help="Wait this long for another run to finish instead of exiting 75.")
+@PARALLEL
 @click.pass_context
 def apply(
     ctx: click.Context,
@@ -71,6 +73,7 @@ def apply(
     allow_version: tuple[str, ...],
     force_target: tuple[str, ...],
     wait_lock: str,
+    parallel: int | None,
 ) -> None:
     """Make the engine match the specs: create, start, update or safely recreate apps."""
     from orchestrate.act.report import Options
@@ -78,6 +81,7 @@ def apply(
     from orchestrate.runs import converge, pipeline
 
     options = Options(health_timeout=duration(health_timeout), settle_seconds=duration(settle) or 0.0)
+    options = replace(options, parallel=parallel) if parallel else options
     desired = load_specs(ctx, paths)
     # A key dropped from the spec can still be allowed: the state dir remembers its data.
     remembered = {f"{app}/{key}" for app, key in pipeline.read_safeguards(state_dir_of(ctx)).fingerprints} if allow_empty else set()
@@ -111,6 +115,8 @@ def apply(
     if text:
         for line in terminal.outcome_lines(result.report):
             out.print(line)
+        if summary := terminal.summary_line(result.report, result.seconds):
+            out.print(summary)
     else:
         body = {"plan": documents.plan_json(result.planned.plan), "result": documents.report_json(result.report, result.mutations)}
         click.echo(json.dumps(body, indent=2))

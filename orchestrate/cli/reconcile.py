@@ -10,12 +10,13 @@ import functools
 import json
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import click
 
-from orchestrate.cli.base import OUTPUT, PATHS, cli, console, duration, engine_for, fleet_for, load_specs, state_dir_of
+from orchestrate.cli.base import OUTPUT, PARALLEL, PATHS, cli, console, duration, engine_for, fleet_for, load_specs, state_dir_of
 from orchestrate.errors import ExitCode, LockBusy, UsageError
 
 if TYPE_CHECKING:
@@ -78,6 +79,7 @@ class Output:
 @click.option("--settle", default="5s", show_default=True, metavar="DURATION", help="How long an app without a healthcheck must stay up.")
 @click.option("--log-file", type=click.Path(dir_okay=False), help="Also append every line (timestamped) to this file.")
 @click.option("--metrics-file", type=click.Path(dir_okay=False), help="Write Prometheus metrics here after each run (atomically).")
+@PARALLEL
 @OUTPUT
 @click.pass_context
 def reconcile(
@@ -94,6 +96,7 @@ def reconcile(
     settle: str,
     log_file: str | None,
     metrics_file: str | None,
+    parallel: int | None,
     output: str,
 ) -> None:
     """Bring the engine back to the specs, unattended. Safe to run from cron every minute.
@@ -113,6 +116,7 @@ def reconcile(
     from orchestrate.runs import converge
 
     options = Options(health_timeout=duration(health_timeout), settle_seconds=duration(settle) or 0.0)
+    options = replace(options, parallel=parallel) if parallel else options
 
     watched: set[str] = set()  # the apps of the last loaded specs: only their events wake --watch
 

@@ -7,9 +7,8 @@ from __future__ import annotations
 
 import json
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from rich.table import Table
 from rich.text import Text
 
 from orchestrate.act.report import Report
@@ -18,6 +17,9 @@ from orchestrate.decide.plan import AppAction, Kind, Plan
 from orchestrate.output.documents import REDACTED
 from orchestrate.output.status import StatusRow, VolumeRow
 from orchestrate.state import RunRecord
+
+if TYPE_CHECKING:
+    from rich.table import Table
 
 SYMBOL = {Kind.NOOP: "=", Kind.CREATE: "+", Kind.START: ">", Kind.UPDATE: "~", Kind.RECREATE: "~", Kind.BLOCKED: "!", Kind.DEFERRED: "-"}
 STYLE = {
@@ -108,8 +110,28 @@ def outcome_lines(report: Report) -> list[Text]:
     return lines
 
 
+def _table() -> Table:
+    from rich.table import Table  # tables only for status, volumes, history: a run never loads them
+
+    return Table(show_edge=False, pad_edge=False, box=None, header_style="bold")
+
+
+def summary_line(report: Report, seconds: float) -> Text | None:
+    """`3 apps: 2 create, 1 recreate failed in 12.3s`: the run at a glance, after the per-app lines."""
+    acted = [o for o in report.outcomes if o.acted or not o.ok]
+    if len(acted) < 2:
+        return None  # one app's line says it all
+    counts: dict[str, int] = {}
+    for o in acted:
+        key = o.kind.value if o.ok else f"{o.kind.value} failed"
+        counts[key] = counts.get(key, 0) + 1
+    parts = ", ".join(f"{n} {what}" for what, n in counts.items())
+    style = "green" if all(o.ok for o in acted) else "bold red"
+    return Text(f"{len(acted)} apps: {parts} in {seconds:.1f}s", style=style)
+
+
 def status_table(rows: list[StatusRow]) -> Table:
-    table = Table(show_edge=False, pad_edge=False, box=None, header_style="bold")
+    table = _table()
     for column in ("APP", "STATE", "HEALTH", "IMAGE", "DATABASE", "VOLUMES", "DRIFT"):
         table.add_column(column, overflow="fold")
     for row in rows:
@@ -124,7 +146,7 @@ def status_json(rows: list[StatusRow]) -> list[dict[str, Any]]:
 
 
 def volumes_table(rows: list[VolumeRow]) -> Table:
-    table = Table(show_edge=False, pad_edge=False, box=None, header_style="bold")
+    table = _table()
     for column in ("APP", "KEY", "SOURCE", "STATE", "ENTRIES", "BYTES", "SINCE"):
         table.add_column(column)
     for r in rows:
@@ -134,7 +156,7 @@ def volumes_table(rows: list[VolumeRow]) -> Table:
 
 
 def history_table(records: list[RunRecord], app: str | None) -> Table:
-    table = Table(show_edge=False, pad_edge=False, box=None, header_style="bold")
+    table = _table()
     for column in ("RUN", "STARTED", "USER", "COMMAND", "EXIT", "CHANGES"):
         table.add_column(column, overflow="fold")
     for record in records:

@@ -185,12 +185,16 @@ def _prune(engine: Engine, planned: pipeline.Planned, report: Reporter) -> list[
 def remember_data(fleet: Fleet, store: Store, desired: list[DesiredApp], observed: ObservedState, result: Report, planned: pipeline.Planned) -> None:
     """Fingerprint the data of each app that is up and healthy now: the data guard's memory."""
     ok = {o.app for o in result.outcomes if o.ok}
+    # The gate may pass an app on its own run of the healthcheck before the engine's next check
+    # says so: just gated and still "starting" is healthy too.
+    gated = {o.app for o in result.outcomes if o.ok and o.acted}
     changed = {a.app for a in planned.plan.actions if a.kind is not Kind.NOOP}
     known = store.fingerprints()
     facts_on: dict[str, dict[str, DataFacts]] = {}
     for app in desired:
         container = observed.containers.get(app.name)
-        if app.name not in ok or container is None or not container.running or container.health not in ("", "healthy"):
+        healthy = container is not None and (container.health in ("", "healthy") or (container.health == "starting" and app.name in gated))
+        if app.name not in ok or container is None or not container.running or not healthy:
             continue
         files = fleet.files(app.host)
         if app.host not in facts_on:  # one look per host, at every app's data on it

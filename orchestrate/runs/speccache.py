@@ -24,8 +24,6 @@ from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Any
 
-from dotenv import dotenv_values
-
 from orchestrate import __version__
 from orchestrate.model.desired import BindDir, DesiredApp, Healthcheck, Mount, PortBinding, VolumeSpec, looks_secret
 from orchestrate.spec.files import spec_files
@@ -137,6 +135,10 @@ def _interpolated(template: str, environ: Mapping[str, str]) -> str:
 
 def _env_files(app: DesiredApp) -> list[dict[str, str]]:
     """What each input file holds as an env file, the last one first (later files win)."""
+    if not app.inputs:
+        return []
+    from dotenv import dotenv_values  # only for specs with env files: every run's start-up counts
+
     values = []
     for path in reversed(app.inputs):
         try:

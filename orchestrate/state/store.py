@@ -80,7 +80,9 @@ class Store:
                 os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
             if not path.is_file():
                 raise _corrupt(path, "it is not a regular file")
-            db = sqlite3.connect(path, timeout=30, isolation_level=None)
+            # The executor writes the journal from the threads of apps applied side by side, one write at
+            # a time (act/execute.py SerialJournal); autocommit: each write is committed on its own.
+            db = sqlite3.connect(path, timeout=30, isolation_level=None, check_same_thread=False)
         except OSError as exc:
             raise StateDirUnusable(f"cannot open the store {path}: {exc.strerror or exc}") from None
         except sqlite3.Error as exc:

@@ -292,6 +292,20 @@ def world(client: docker.DockerClient, tmp_path: Path) -> Iterator[World]:
         w.cleanup()
 
 
+def engine_health(world: World, app: str, *, within: float) -> str:
+    """The engine's health status of the app, once it is no longer `starting` (or after `within` s).
+
+    The health gate passes an app on its own run of the healthcheck, before the engine's next
+    check: right after an apply the engine may still say `starting` for up to one interval.
+    """
+    deadline = time.monotonic() + within
+    while True:
+        status = str(world.container(app).attrs["State"]["Health"]["Status"])
+        if status != "starting" or time.monotonic() >= deadline:
+            return status
+        time.sleep(0.2)
+
+
 def mariadb_spec(
     name: str,
     *,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tests.integration.conftest import World, busybox_spec, mariadb_spec
+from tests.integration.conftest import World, busybox_spec, engine_health, mariadb_spec
 
 
 def test_stop_and_restart_policy_drift_is_named_and_restored_on_the_same_data(world: World) -> None:
@@ -32,6 +32,7 @@ def test_status_shows_state_volumes_and_drift(world: World) -> None:
     app = world.name("db")
     spec = str(world.write("db.yaml", mariadb_spec(app)))
     world.run("apply", spec, check=0)
+    assert engine_health(world, app, within=15.0) == "healthy"
     rows = {r["app"]: r for r in world.run("status", "--output", "json", spec, check=0).json()}
     assert rows[app]["state"] == "running"
     assert rows[app]["health"] == "healthy"

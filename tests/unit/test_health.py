@@ -15,6 +15,7 @@ import pytest
 
 from orchestrate.act import health
 from orchestrate.act.health import HealthGate, Verdict, wait_healthy
+from orchestrate.model.desired import Healthcheck
 from orchestrate.model.observed import ObservedContainer
 from tests.unit.builders import MARIADB, load_app
 from tests.unit.fake_engine import FakeContainer, FakeEngine
@@ -62,6 +63,7 @@ def restarted(c: FakeContainer) -> None:
 @pytest.fixture(autouse=True)
 def fast_polls(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(health, "POLL_S", 0.01)
+    monkeypatch.setattr(health, "SETTLE_POLL_S", 0.01)
 
 
 def _engine(tmp_path: Path, health_now: str, script: list[Change | None]) -> ScriptedEngine:
@@ -129,3 +131,52 @@ def test_time_allowed_follows_the_healthcheck(tmp_path: Path, extra: str, timeou
     engine = FakeEngine(images={"mariadb:11.4": MARIADB})
     engine.add_container(load_app(tmp_path, SPEC + extra), container_id="c1")
     assert HealthGate.for_container(engine.observed("db"), timeout=timeout, settle=1.0) == expected
+
+
+CHECKED = SPEC + "healthcheck: {test: [CMD-SHELL, healthcheck.sh --connect], interval: 30s, retries: 3, timeout: 5s}\n"
+
+
+def _checked(tmp_path: Path, spec: str = CHECKED) -> FakeEngine:
+    engine = FakeEngine(images={"mariadb:11.4": MARIADB})
+    engine.add_container(load_app(tmp_path, spec), container_id="c1", health="starting")  # the engine's first check is 30 s away
+    return engine
+
+
+def test_the_gate_passes_at_the_first_successful_run_of_the_check(tmp_path: Path) -> None:
+    engine = _checked(tmp_path)
+    engine.exec_results = [1, 1, 0]  # the server answers at the third try
+    started = time.monotonic()
+    assert wait_healthy(engine, "c1", HealthGate(timeout=5.0, settle=0.0), probe=True) == Verdict(True)
+    assert time.monotonic() - started < 2.0
+    execs = [e for e in engine.timeline if e.startswith("exec")]
+    assert execs == ["exec c1 /bin/sh -c healthcheck.sh --connect"] * 3
+    assert engine.mutations == 0
+
+
+def test_without_probing_the_gate_waits_for_the_engine(tmp_path: Path) -> None:
+    engine = _checked(tmp_path)
+    engine.exec_results = [0]
+    assert wait_healthy(engine, "c1", HealthGate(timeout=0.3, settle=0.0)) == Verdict(False, "did not become healthy within 0s")
+    assert not [e for e in engine.timeline if e.startswith("exec")]
+
+
+def test_the_gate_fails_when_its_runs_of_the_check_keep_failing(tmp_path: Path) -> None:
+    engine = _checked(tmp_path, CHECKED.replace("interval: 30s, retries: 3", "interval: 100ms, retries: 2"))
+    started = time.monotonic()
+    verdict = wait_healthy(engine, "c1", HealthGate(timeout=5.0, settle=0.0), probe=True)
+    assert verdict == Verdict(False, "unhealthy: its healthcheck command kept failing when run by the health gate")
+    assert 0.2 <= time.monotonic() - started < 2.0  # as long as the engine's two checks would take
+
+
+def test_unhealthy_from_the_engine_fails_the_probing_gate_too(tmp_path: Path) -> None:
+    engine = ScriptedEngine(images={"mariadb:11.4": MARIADB}, script=[None, None, unhealthy])
+    engine.add_container(load_app(tmp_path, CHECKED), container_id="c1", health="starting")
+    verdict = wait_healthy(engine, "c1", HealthGate(timeout=5.0, settle=0.0), probe=True)
+    assert verdict == Verdict(False, "reported unhealthy by its healthcheck")
+
+
+def test_the_command_the_engine_would_run() -> None:
+    assert health.command_of(Healthcheck(("CMD", "pg_isready", "-q"))) == ("pg_isready", "-q")
+    assert health.command_of(Healthcheck(("CMD-SHELL", "redis-cli ping | grep PONG"))) == ("/bin/sh", "-c", "redis-cli ping | grep PONG")
+    assert health.command_of(Healthcheck(("NONE",))) == ()
+    assert health.command_of(None) == ()

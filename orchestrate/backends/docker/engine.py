@@ -9,6 +9,7 @@ this module: callers see EngineUnreachable, TransientEngineError, NotFoundError 
 from __future__ import annotations
 
 import os
+import threading
 import uuid
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
@@ -88,6 +89,7 @@ class DockerEngine:
     def __init__(self, endpoint: str | None = None) -> None:
         self.endpoint = endpoint or os.environ.get("DOCKER_HOST") or DEFAULT_ENDPOINT
         self.mutations = 0
+        self._counting = threading.Lock()
         self.replace = RenameReplace(self)
         self.reader = UnixReader(self.endpoint, API_VERSION) if self.endpoint.startswith("unix://") else None
 
@@ -181,7 +183,8 @@ class DockerEngine:
     # --- mutations ---------------------------------------------------------------------------
 
     def _mutate(self, what: str, call: Any, *args: Any, **kwargs: Any) -> Any:
-        self.mutations += 1
+        with self._counting:  # apps are applied from several threads
+            self.mutations += 1
         with translated(self.endpoint, what):
             return call(*args, **kwargs)
 
