@@ -8,6 +8,7 @@ from pathlib import Path
 from orchestrate.errors import SpecProblem
 
 SPEC_SUFFIXES = (".yaml", ".yml")
+HOSTS_FILES = ("hosts.yaml", "hosts.yml")  # kind: Hosts, not an app (spec/hosts.py)
 
 
 def spec_files(paths: Iterable[str | Path]) -> tuple[list[Path], list[SpecProblem]]:
