@@ -20,8 +20,7 @@ from ruamel.yaml.comments import CommentedMap
 from ruamel.yaml.error import MarkedYAMLError
 
 from orchestrate.errors import SpecError, SpecProblem
-from orchestrate.model.desired import LOCAL_HOST
-from orchestrate.spec.files import HOSTS_FILES, spec_files
+from orchestrate.spec.files import HOSTS_FILES, LOCAL_HOST, spec_files
 from orchestrate.spec.locate import Locator
 
 HOST_NAME = re.compile(r"[a-z0-9][a-z0-9_.-]{0,62}")

@@ -31,6 +31,7 @@ from orchestrate.errors import EngineError, EngineUnreachable, NotFoundError, Tr
 from orchestrate.model.capture import Capture
 from orchestrate.model.desired import DesiredApp, Mount, VolumeSpec
 from orchestrate.model.observed import ImageDefaults, ObservedContainer
+from orchestrate.spec.hosts import TlsFiles
 
 DEFAULT_ENDPOINT = "unix:///var/run/docker.sock"
 API_TIMEOUT = 120  # seconds; a stop waits for the grace period on top of this
@@ -85,8 +86,9 @@ def _short(exc: BaseException) -> str:
 
 
 class DockerEngine:
-    def __init__(self, endpoint: str | None = None) -> None:
+    def __init__(self, endpoint: str | None = None, *, tls: TlsFiles | None = None) -> None:
         self.endpoint = endpoint or os.environ.get("DOCKER_HOST") or DEFAULT_ENDPOINT
+        self.tls = tls
         self.mutations = 0
         self.replace = RenameReplace(self)
         self.reader = UnixReader(self.endpoint, API_VERSION) if self.endpoint.startswith("unix://") else None
@@ -98,9 +100,18 @@ class DockerEngine:
 
         with translated(self.endpoint, "connect"):
             try:
-                return docker.APIClient(base_url=self.endpoint, version=API_VERSION, timeout=API_TIMEOUT)
+                return docker.APIClient(base_url=self.endpoint, version=API_VERSION, timeout=API_TIMEOUT, tls=self._tls_config())
             except docker.errors.DockerException as exc:
                 raise EngineUnreachable(self.endpoint, _short(exc)) from None
+
+    def _tls_config(self) -> Any:
+        """A tcp:// engine's client certificate and CA (hosts.yaml), verified; else no TLS."""
+        if self.tls is None:
+            return False
+        import docker.tls
+
+        cert = (str(self.tls.cert), str(self.tls.key))
+        return docker.tls.TLSConfig(client_cert=cert, ca_cert=str(self.tls.ca), verify=True)
 
     def _get(self, path: str, params: dict[str, Any] | None, what: str, sdk_call: Any) -> Any:
         if self.reader is not None:
