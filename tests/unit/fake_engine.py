@@ -87,6 +87,9 @@ class FakeEngine:
 
     # --- observation -------------------------------------------------------------------------
 
+    def version(self) -> str:
+        return "fake"
+
     def snapshot(self, *, app_names: Iterable[str], image_refs: Iterable[str]) -> Snapshot:
         self.timeline.append("inspect snapshot")
         observed = [self._observed(c) for c in self.containers.values()]

@@ -121,6 +121,9 @@ class DockerEngine:
 
     # --- observation -------------------------------------------------------------------------
 
+    def version(self) -> str:
+        return str(self._get("/version", None, "version", lambda: self.api.version()).get("Version", "?"))
+
     def snapshot(self, *, app_names: Iterable[str], image_refs: Iterable[str]) -> Snapshot:
         names, refs = set(app_names), sorted(set(image_refs))
         # The three lists and the images the specs name do not depend on each other: asked at once.
