@@ -26,7 +26,7 @@ from orchestrate.backends.docker.inspect import (
 from orchestrate.backends.docker.replace import RenameReplace
 from orchestrate.backends.docker.unix_reader import UnixReader
 from orchestrate.backends.interface import EngineEvent, Snapshot
-from orchestrate.backends.parallel import in_parallel
+from orchestrate.backends.parallel import WORKERS, in_parallel
 from orchestrate.errors import EngineError, EngineUnreachable, NotFoundError, TransientEngineError
 from orchestrate.model.capture import Capture
 from orchestrate.model.desired import DesiredApp, Mount, VolumeSpec
@@ -38,6 +38,7 @@ API_TIMEOUT = 120  # seconds; a stop waits for the grace period on top of this
 # Pinned rather than negotiated: negotiation costs a round trip on every run, and 1.41 (engine
 # 20.10) has everything we use; newer engines serve older API versions.
 API_VERSION = os.environ.get("DOCKER_API_VERSION", "1.41")
+SSH_READERS = 3  # concurrent requests to an ssh:// engine (see DockerEngine.__init__)
 
 
 if TYPE_CHECKING:
@@ -89,6 +90,9 @@ class DockerEngine:
     def __init__(self, endpoint: str | None = None, *, tls: TlsFiles | None = None) -> None:
         self.endpoint = endpoint or os.environ.get("DOCKER_HOST") or DEFAULT_ENDPOINT
         self.tls = tls
+        # Over ssh each concurrent request is an SSH session, and sshd allows 10 per connection by
+        # default (MaxSessions): reads side by side stay well under it.
+        self.workers = SSH_READERS if self.endpoint.startswith("ssh://") else WORKERS
         self.mutations = 0
         self.replace = RenameReplace(self)
         self.reader = UnixReader(self.endpoint, API_VERSION) if self.endpoint.startswith("unix://") else None
@@ -133,14 +137,14 @@ class DockerEngine:
             lambda: self._get("/networks", None, "list networks", lambda: self.api.networks()),
             *(partial(self.inspect_image, ref) for ref in refs),
         ]
-        listed, volumes, networks, *named = in_parallel(lambda read: read(), reads)
+        listed, volumes, networks, *named = in_parallel(lambda read: read(), reads, workers=self.workers)
         wanted = [c["Id"] for c in listed if _relevant(c, names)]
-        inspected = [c for c in in_parallel(self.inspect_container, wanted) if c is not None]
+        inspected = [c for c in in_parallel(self.inspect_container, wanted, workers=self.workers) if c is not None]
         images = {ref: image for ref, image in zip(refs, named, strict=True) if image is not None}
         images |= {image.id: image for image in images.values()}
         # Only a container on an image no spec names any more (the tag moved on) needs one more read.
         others = sorted({c.image_id for c in inspected} - images.keys())
-        images |= {ref: image for ref, image in zip(others, in_parallel(self.inspect_image, others), strict=True) if image is not None}
+        images |= {ref: image for ref, image in zip(others, in_parallel(self.inspect_image, others, workers=self.workers), strict=True) if image is not None}
         return Snapshot(
             containers={c.name: c for c in inspected},
             volumes={v["Name"]: volume_from_inspect(v) for v in volumes},
