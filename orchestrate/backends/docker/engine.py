@@ -144,7 +144,8 @@ class DockerEngine:
         images |= {image.id: image for image in images.values()}
         # Only a container on an image no spec names any more (the tag moved on) needs one more read.
         others = sorted({c.image_id for c in inspected} - images.keys())
-        images |= {ref: image for ref, image in zip(others, in_parallel(self.inspect_image, others, workers=self.workers), strict=True) if image is not None}
+        found = in_parallel(self.inspect_image, others, workers=self.workers)
+        images |= {ref: image for ref, image in zip(others, found, strict=True) if image is not None}
         return Snapshot(
             containers={c.name: c for c in inspected},
             volumes={v["Name"]: volume_from_inspect(v) for v in volumes},
