@@ -88,6 +88,10 @@ class Engine(Protocol):
         """How this backend swaps an app's instance (the recreate's and the recovery's steps)."""
         ...
 
+    def version(self) -> str:
+        """The engine's version: asking it is also how `stateful hosts` sees that it answers."""
+        ...
+
     def snapshot(self, *, app_names: Iterable[str], image_refs: Iterable[str]) -> Snapshot:
         """List everything once; inspect only the containers of `app_names` (and their temporary ones)."""
         ...

@@ -4,7 +4,7 @@ base.py holds the group, the shared helpers and the error boundary; each other m
 commands to the group.
 """
 
-from orchestrate.cli import adopt, backup, commands, cron, export, reconcile  # noqa: F401  (they register their commands)
+from orchestrate.cli import adopt, backup, commands, cron, export, hosts, reconcile  # noqa: F401  (they register their commands)
 from orchestrate.cli.base import cli, main
 
 __all__ = ["cli", "main"]

@@ -45,11 +45,16 @@ def engine_for(ctx: click.Context) -> Engine:
     return connect(ctx.obj.get("endpoint"))
 
 
-def fleet_for(ctx: click.Context) -> Fleet:
-    """The engine and its host's files: for every command that looks at or writes data."""
+def fleet_for(ctx: click.Context, paths: tuple[str, ...] | list[str] = ()) -> Fleet:
+    """Each host's engine and files: `local`, and the hosts of the hosts.yaml among `paths`."""
     from orchestrate.backends import connect_fleet
+    from orchestrate.spec.hosts import hosts_file_in, load_hosts
 
-    return connect_fleet(ctx.obj.get("endpoint"))
+    hosts_file = hosts_file_in(paths)
+    return connect_fleet(ctx.obj.get("endpoint"), load_hosts(hosts_file) if hosts_file else None)
+
+
+HOST = click.option("--host", "only_host", metavar="NAME", help="Only the apps of this host (hosts.yaml).")
 
 
 def duration(value: str | None) -> float | None:

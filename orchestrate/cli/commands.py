@@ -9,21 +9,26 @@ from typing import Any
 
 import click
 
-from orchestrate.cli.base import OUTPUT, PARALLEL, PATHS, cli, console, duration, engine_for, fleet_for, load_specs, state_dir_of
+from orchestrate.cli.base import HOST, OUTPUT, PARALLEL, PATHS, cli, console, duration, engine_for, fleet_for, load_specs, state_dir_of
 from orchestrate.errors import ExitCode, UsageError
 
 
 @cli.command()
 @PATHS
 @OUTPUT
+@HOST
 @click.pass_context
-def diff(ctx: click.Context, paths: tuple[str, ...], output: str) -> None:
+def diff(ctx: click.Context, paths: tuple[str, ...], output: str, only_host: str | None) -> None:
     """Show what `apply` would do, field by field. Exit 1 when anything would change."""
+    from orchestrate.cli.hosts import diff_hosts
     from orchestrate.output import documents, terminal
     from orchestrate.runs import pipeline
 
     desired = load_specs(ctx, paths)
-    planned = pipeline.plan(fleet_for(ctx), desired, pipeline.read_safeguards(state_dir_of(ctx)))
+    fleet = fleet_for(ctx, paths)
+    if len(fleet.hosts) > 1 or only_host:
+        ctx.exit(diff_hosts(ctx, fleet, desired, only_host, output))
+    planned = pipeline.plan(fleet, desired, pipeline.read_safeguards(state_dir_of(ctx)))
     if output == "json":
         click.echo(json.dumps(documents.plan_json(planned.plan), indent=2))
     else:
@@ -62,6 +67,7 @@ def diff(ctx: click.Context, paths: tuple[str, ...], output: str) -> None:
 )
 @click.option("--wait-lock", default="0", metavar="SECONDS", help="Wait this long for another run to finish instead of exiting 75.")
 @PARALLEL
+@HOST
 @click.pass_context
 def apply(
     ctx: click.Context,
@@ -74,9 +80,11 @@ def apply(
     force_target: tuple[str, ...],
     wait_lock: str,
     parallel: int | None,
+    only_host: str | None,
 ) -> None:
     """Make the engine match the specs: create, start, update or safely recreate apps."""
     from orchestrate.act.report import Options
+    from orchestrate.cli.hosts import apply_hosts
     from orchestrate.output import documents, terminal
     from orchestrate.runs import converge, pipeline
 
@@ -95,23 +103,30 @@ def apply(
         if text:
             out.print(terminal.step_line(app, step, seconds))
 
-    def show_plan(planned: pipeline.Planned) -> None:
+    def show_plan(planned: pipeline.Planned, prefix: str = "") -> None:
         if text:
             for line in terminal.plan_lines(planned.plan):
-                out.print(line)
+                out.print(prefix, line, sep="")
 
-    result = converge.apply(
-        lambda: fleet_for(ctx),
-        desired,
-        state_dir=state_dir_of(ctx),
-        options=options,
-        policy=pipeline.Policy(
-            allow_empty=frozenset(allow_empty), allow_version_change=frozenset(allow_version), force_target=frozenset(force_target)
-        ),
-        wait_lock=duration(wait_lock) or 0.0,
-        report=progress,
-        on_plan=show_plan,
-    )
+    def run(fleet: Any, apps: list[Any], host: str = "") -> converge.RunResult:
+        prefix = f"{host}: " if host else ""
+        return converge.apply(
+            lambda: fleet,
+            apps,
+            state_dir=state_dir_of(ctx),
+            options=options,
+            policy=pipeline.Policy(
+                allow_empty=frozenset(allow_empty), allow_version_change=frozenset(allow_version), force_target=frozenset(force_target)
+            ),
+            wait_lock=duration(wait_lock) or 0.0,
+            report=lambda app, step, seconds: progress(prefix + app, step, seconds),
+            on_plan=lambda planned: show_plan(planned, prefix),
+        )
+
+    fleet = fleet_for(ctx, paths)
+    if len(fleet.hosts) > 1 or only_host:
+        ctx.exit(apply_hosts(fleet, desired, only_host, output, run))
+    result = run(fleet, desired)
     if text:
         for line in terminal.outcome_lines(result.report):
             out.print(line)

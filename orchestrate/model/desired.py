@@ -5,9 +5,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from orchestrate.spec.files import LOCAL_HOST  # the host of an app whose spec names none
+
 DEFAULT_NETWORK = "bridge"
 # Networks every engine has; they are used, never created.
-LOCAL_HOST = "local"  # the host of an app whose spec names none
 BUILTIN_NETWORKS = frozenset({"bridge", "host", "none"})
 SECRETS_DIR = "/run/secrets"
 # Host addresses that mean "every address": a port bound to either is bound to all (written "").

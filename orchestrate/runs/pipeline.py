@@ -11,20 +11,22 @@ the store.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import TypeVar
 
 from orchestrate import databases
 from orchestrate import labels as L
 from orchestrate.act.recover import pending
 from orchestrate.backends import LOCAL, Fleet, HostFiles
+from orchestrate.backends.parallel import in_parallel
 from orchestrate.databases.versions import HEAD_BYTES
 from orchestrate.decide.desire import build_desired
 from orchestrate.decide.guard import Fingerprints
 from orchestrate.decide.plan import Plan, Safeguards, hold_back_recreates, make_plan
 from orchestrate.decide.recovery import after_recovery
-from orchestrate.errors import SpecError
+from orchestrate.errors import EngineUnreachable, SpecError
 from orchestrate.model.desired import DesiredApp, Mount
 from orchestrate.model.facts import DatadirVersion, DataFacts, data_key
 from orchestrate.model.observed import HostDir, ImageDefaults, ObservedContainer, ObservedState, ObservedVolume
@@ -32,6 +34,9 @@ from orchestrate.output.status import StatusRow, status_rows
 from orchestrate.runs.speccache import load_cached
 from orchestrate.state import Store
 from orchestrate.state.paths import identity
+
+T = TypeVar("T")
+HOST_WORKERS = 4  # hosts looked at side by side; each host's own reads are parallel too
 
 
 @dataclass(frozen=True)
@@ -263,3 +268,49 @@ def _mark_unreadable(row: StatusRow, observed: ObservedState, unreadable: dict[s
     if spec_file in unreadable:
         return replace(row, drift=f"unknown: spec does not load ({unreadable[spec_file]})")
     return row
+
+
+# --- several hosts -----------------------------------------------------------------------------
+# A spec set over several hosts is planned one host at a time, side by side: each host's apps
+# against that host's engine and files only (`fleet.only`), so the single-host planner stays as
+# it is. A host that does not answer fails its own apps (exit 3, naming it) and no other's; its
+# apps are never planned anywhere else.
+
+
+@dataclass(frozen=True)
+class HostDown:
+    host: str
+    endpoint: str
+    reason: str  # the engine error, which names the endpoint
+    apps: list[str]
+
+    def __str__(self) -> str:
+        return f"host {self.host}: {self.reason}; not reconciled: {', '.join(self.apps)}"
+
+
+def apps_by_host(desired: list[DesiredApp], only: str | None = None) -> dict[str, list[DesiredApp]]:
+    """The apps of each host (of one host, with --host), hosts in name order."""
+    groups: dict[str, list[DesiredApp]] = {}
+    for app in desired:
+        if only is None or app.host == only:
+            groups.setdefault(app.host, []).append(app)
+    return dict(sorted(groups.items()))
+
+
+def on_each_host(fleet: Fleet, groups: Mapping[str, list[DesiredApp]], work: Callable[[Fleet, list[DesiredApp]], T]) -> dict[str, T | HostDown]:
+    """work(that host's fleet, its apps) for every host, side by side (bounded); a host whose
+    engine does not answer gives a HostDown instead, and the others go on."""
+
+    def one(host: str) -> T | HostDown:
+        try:
+            return work(fleet.only(host), groups[host])
+        except EngineUnreachable as exc:
+            return HostDown(host, fleet.engine_of(host).endpoint, str(exc), [a.name for a in groups[host]])
+
+    hosts = list(groups)
+    return dict(zip(hosts, in_parallel(one, hosts, workers=HOST_WORKERS), strict=True))
+
+
+def plan_hosts(fleet: Fleet, groups: Mapping[str, list[DesiredApp]], guards: Safeguards | None = None) -> dict[str, Planned | HostDown]:
+    """The one planner, run on each host against that host's state only."""
+    return on_each_host(fleet, groups, lambda host_fleet, apps: plan(host_fleet, apps, guards))

@@ -9,6 +9,8 @@ from orchestrate.errors import SpecProblem
 from orchestrate.spec.inputs import not_regular
 
 SPEC_SUFFIXES = (".yaml", ".yml")
+HOSTS_FILES = ("hosts.yaml", "hosts.yml")  # kind: Hosts, not an app (spec/hosts.py)
+LOCAL_HOST = "local"  # the host of an app whose spec names none: the engine of --engine / DOCKER_HOST
 
 
 def spec_files(paths: Iterable[str | Path]) -> tuple[list[Path], list[SpecProblem]]:

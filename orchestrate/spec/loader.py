@@ -23,7 +23,8 @@ from ruamel.yaml.error import MarkedYAMLError
 from ruamel.yaml.nodes import ScalarNode
 
 from orchestrate.errors import SpecError, SpecProblem
-from orchestrate.spec.files import spec_files
+from orchestrate.spec.files import HOSTS_FILES, spec_files
+from orchestrate.spec.hosts import check_apps_hosts, load_hosts
 from orchestrate.spec.inputs import SECRET_MAX, InputRefused, read_env_file, read_input
 from orchestrate.spec.interpolate import InterpolationError, interpolate
 from orchestrate.spec.locate import Locator
@@ -54,12 +55,27 @@ def load_specs(paths: Iterable[str | Path], environ: Mapping[str, str] | None = 
     files, problems = spec_files(paths)
     apps: list[SourcedApp] = []
     for path in files:
+        if path.name in HOSTS_FILES:
+            continue
         file_apps, file_problems = load_file(path, environ)
         apps.extend(file_apps)
         problems.extend(file_problems)
     if problems:
         raise SpecError(problems)
+    hosts_files = [path for path in files if path.name in HOSTS_FILES]
+    if len(hosts_files) > 1:
+        raise SpecError([SpecProblem(str(path), 0, 0, "", "a spec set has one hosts file") for path in hosts_files[1:]])
+    hosts = load_hosts(hosts_files[0]) if hosts_files else {}
+    check_apps_hosts(hosts, ((s.app.name, s.app.host, s.locator) for s in apps if s.app.host))
     return apps
+
+
+def read_documents(path: Path) -> list[Any]:
+    """The YAML documents of one file, read under the same limits as a spec."""
+    try:
+        return _documents(_read_text(path))
+    except YamlRefusal as exc:
+        raise ValueError(f"line {exc.line}: {exc.message}") from None
 
 
 def load_file(path: Path, environ: Mapping[str, str]) -> tuple[list[SourcedApp], list[SpecProblem]]:

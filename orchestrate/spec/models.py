@@ -299,9 +299,10 @@ class App(Strict):
 
     @field_validator("host")
     @classmethod
-    def _local_only(cls, value: str | None) -> str | None:
-        if value not in (None, "local"):
-            raise ValueError("named hosts are not supported yet; omit host to use the local engine")
+    def _host_name(cls, value: str | None) -> str | None:
+        # Whether the host exists is checked against hosts.yaml (spec/hosts.py), across documents.
+        if value is not None and not APP_NAME.fullmatch(value):
+            raise ValueError(f"{value!r} is not a host name (lower-case letters, digits, and _ . - after the first character)")
         return value
 
     @field_validator("stop_grace_period")

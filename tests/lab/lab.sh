@@ -216,6 +216,9 @@ PrintMotd no
 ClientAliveInterval 5
 ClientAliveCountMax 3
 Subsystem sftp internal-sftp
+# docker-py's ssh transport opens a session per HTTP connection and does not close the ones its
+# pool drops at once: the default of 10 is used up within one apply (README: Several hosts).
+MaxSessions 100
 EOF
     # Without it `docker system dial-stdio` on the far side would reach the main engine.
     if [[ -n ${3:-} ]]; then echo "SetEnv DOCKER_HOST=$3"; fi

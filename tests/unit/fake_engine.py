@@ -116,6 +116,9 @@ class FakeEngine:
 
     # --- observation -------------------------------------------------------------------------
 
+    def version(self) -> str:
+        return "fake"
+
     @_atomic
     def snapshot(self, *, app_names: Iterable[str], image_refs: Iterable[str]) -> Snapshot:
         self.timeline.append("inspect snapshot")

@@ -33,8 +33,8 @@ volumes:
 @pytest.fixture
 def engine(monkeypatch: pytest.MonkeyPatch) -> FakeEngine:
     fake = FakeEngine(images={"mariadb:11.4": MARIADB})
-    monkeypatch.setattr(backends, "connect", lambda endpoint=None: fake)
-    monkeypatch.setattr(backends, "connect_fleet", lambda endpoint=None: fleet_of(fake))
+    monkeypatch.setattr(backends, "connect", lambda endpoint=None, **_: fake)
+    monkeypatch.setattr(backends, "connect_fleet", lambda endpoint=None, hosts=None: fleet_of(fake))
     return fake
 
 

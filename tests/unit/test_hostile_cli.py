@@ -28,7 +28,7 @@ GARBAGE = b"\x00\xffnot a database" * 300
 def engine(monkeypatch: pytest.MonkeyPatch) -> FakeEngine:
     fake = FakeEngine(images={"mariadb:11.4": MARIADB})
     monkeypatch.setattr(backends, "connect", lambda endpoint=None: fake)
-    monkeypatch.setattr(backends, "connect_fleet", lambda endpoint=None: fleet_of(fake))
+    monkeypatch.setattr(backends, "connect_fleet", lambda endpoint=None, hosts=None: fleet_of(fake))
     return fake
 
 

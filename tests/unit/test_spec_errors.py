@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import textwrap
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -370,9 +371,9 @@ def no_engine(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> list[str | Non
     attempts: list[str | None] = []
     real_connect = engine_package.connect
 
-    def spying_connect(endpoint: str | None = None) -> engine_package.Engine:
+    def spying_connect(endpoint: str | None = None, **options: Any) -> engine_package.Engine:
         attempts.append(endpoint)
-        return real_connect(endpoint)
+        return real_connect(endpoint, **options)
 
     monkeypatch.setattr(engine_package, "connect", spying_connect)
     return attempts

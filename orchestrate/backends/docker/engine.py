@@ -27,17 +27,19 @@ from orchestrate.backends.docker.inspect import (
 from orchestrate.backends.docker.replace import RenameReplace
 from orchestrate.backends.docker.unix_reader import UnixReader
 from orchestrate.backends.interface import EngineEvent, Snapshot
-from orchestrate.backends.parallel import in_parallel
+from orchestrate.backends.parallel import WORKERS, in_parallel
 from orchestrate.errors import EngineError, EngineUnreachable, NotFoundError, TransientEngineError
 from orchestrate.model.capture import Capture
 from orchestrate.model.desired import DesiredApp, Mount, VolumeSpec
 from orchestrate.model.observed import ImageDefaults, ObservedContainer
+from orchestrate.spec.hosts import TlsFiles
 
 DEFAULT_ENDPOINT = "unix:///var/run/docker.sock"
 API_TIMEOUT = 120  # seconds; a stop waits for the grace period on top of this
 # Pinned rather than negotiated: negotiation costs a round trip on every run, and 1.41 (engine
 # 20.10) has everything we use; newer engines serve older API versions.
 API_VERSION = os.environ.get("DOCKER_API_VERSION", "1.41")
+SSH_READERS = 3  # concurrent requests to an ssh:// engine (see DockerEngine.__init__)
 
 
 if TYPE_CHECKING:
@@ -86,8 +88,12 @@ def _short(exc: BaseException) -> str:
 
 
 class DockerEngine:
-    def __init__(self, endpoint: str | None = None) -> None:
+    def __init__(self, endpoint: str | None = None, *, tls: TlsFiles | None = None) -> None:
         self.endpoint = endpoint or os.environ.get("DOCKER_HOST") or DEFAULT_ENDPOINT
+        self.tls = tls
+        # Over ssh each concurrent request is an SSH session, and sshd allows 10 per connection by
+        # default (MaxSessions): reads side by side stay well under it.
+        self.workers = SSH_READERS if self.endpoint.startswith("ssh://") else WORKERS
         self.mutations = 0
         self._counting = threading.Lock()
         self.replace = RenameReplace(self)
@@ -100,9 +106,18 @@ class DockerEngine:
 
         with translated(self.endpoint, "connect"):
             try:
-                return docker.APIClient(base_url=self.endpoint, version=API_VERSION, timeout=API_TIMEOUT)
+                return docker.APIClient(base_url=self.endpoint, version=API_VERSION, timeout=API_TIMEOUT, tls=self._tls_config())
             except docker.errors.DockerException as exc:
                 raise EngineUnreachable(self.endpoint, _short(exc)) from None
+
+    def _tls_config(self) -> Any:
+        """A tcp:// engine's client certificate and CA (hosts.yaml), verified; else no TLS."""
+        if self.tls is None:
+            return False
+        import docker.tls
+
+        cert = (str(self.tls.cert), str(self.tls.key))
+        return docker.tls.TLSConfig(client_cert=cert, ca_cert=str(self.tls.ca), verify=True)
 
     def _get(self, path: str, params: dict[str, Any] | None, what: str, sdk_call: Any) -> Any:
         if self.reader is not None:
@@ -111,6 +126,9 @@ class DockerEngine:
             return sdk_call()
 
     # --- observation -------------------------------------------------------------------------
+
+    def version(self) -> str:
+        return str(self._get("/version", None, "version", lambda: self.api.version()).get("Version", "?"))
 
     def snapshot(self, *, app_names: Iterable[str], image_refs: Iterable[str]) -> Snapshot:
         names, refs = set(app_names), sorted(set(image_refs))
@@ -121,14 +139,15 @@ class DockerEngine:
             lambda: self._get("/networks", None, "list networks", lambda: self.api.networks()),
             *(partial(self.inspect_image, ref) for ref in refs),
         ]
-        listed, volumes, networks, *named = in_parallel(lambda read: read(), reads)
+        listed, volumes, networks, *named = in_parallel(lambda read: read(), reads, workers=self.workers)
         wanted = [c["Id"] for c in listed if _relevant(c, names)]
-        inspected = [c for c in in_parallel(self.inspect_container, wanted) if c is not None]
+        inspected = [c for c in in_parallel(self.inspect_container, wanted, workers=self.workers) if c is not None]
         images = {ref: image for ref, image in zip(refs, named, strict=True) if image is not None}
         images |= {image.id: image for image in images.values()}
         # Only a container on an image no spec names any more (the tag moved on) needs one more read.
         others = sorted({c.image_id for c in inspected} - images.keys())
-        images |= {ref: image for ref, image in zip(others, in_parallel(self.inspect_image, others), strict=True) if image is not None}
+        found = in_parallel(self.inspect_image, others, workers=self.workers)
+        images |= {ref: image for ref, image in zip(others, found, strict=True) if image is not None}
         return Snapshot(
             containers={c.name: c for c in inspected},
             volumes={v["Name"]: volume_from_inspect(v) for v in volumes},
