@@ -31,6 +31,21 @@ MARIADB = ImageDefaults(
 )
 
 
+# One MariaDB app with a fast healthcheck, and the same app with a changed (recreating) env value:
+# the executor, recovery, replace-strategy and run tests share them.
+MYSQL_SPEC = """
+apiVersion: stateful/v1
+kind: App
+name: mysql
+image: mariadb:11.4
+env: {MARIADB_DATABASE: demo}
+volumes:
+  data: {target: /var/lib/mysql}
+healthcheck: {test: [CMD, healthcheck.sh], interval: 1s, retries: 3}
+"""
+MYSQL_CHANGED = MYSQL_SPEC.replace("MARIADB_DATABASE: demo", "MARIADB_DATABASE: shop")
+
+
 def write_spec(directory: Path, text: str, name: str = "apps.yaml") -> Path:
     path = directory / name
     path.write_text(textwrap.dedent(text).lstrip(), encoding="utf-8")

@@ -15,20 +15,10 @@ from orchestrate.decide.plan import Kind, Plan
 from orchestrate.errors import EngineError, ExitCode, TransientEngineError
 from orchestrate.model.desired import DesiredApp
 from orchestrate.runs import pipeline
-from tests.unit.builders import MARIADB, foreign_container, load_app, load_apps
+from tests.unit.builders import MARIADB, MYSQL_CHANGED, MYSQL_SPEC, foreign_container, load_app, load_apps
 from tests.unit.fake_engine import FakeEngine, OverlapError
 
-SPEC = """
-apiVersion: stateful/v1
-kind: App
-name: mysql
-image: mariadb:11.4
-env: {MARIADB_DATABASE: demo}
-volumes:
-  data: {target: /var/lib/mysql}
-healthcheck: {test: [CMD, healthcheck.sh], interval: 1s, retries: 3}
-"""
-CHANGED = SPEC.replace("MARIADB_DATABASE: demo", "MARIADB_DATABASE: shop")
+SPEC, CHANGED = MYSQL_SPEC, MYSQL_CHANGED
 OPTIONS = Options(health_timeout=5.0, settle_seconds=0.0, pull_backoff=0.0)
 ROLLED_BACK = "\nrolled back: the previous container runs again, healthy, on the same volumes"
 # A recreate's calls up to the new container's start; what follows tells success from rollback.

@@ -27,20 +27,10 @@ from orchestrate.model.observed import ObservedState
 from orchestrate.output import documents
 from orchestrate.runs import pipeline
 from orchestrate.state import Store
-from tests.unit.builders import MARIADB, load_app
+from tests.unit.builders import MARIADB, MYSQL_CHANGED, MYSQL_SPEC, load_app
 from tests.unit.fake_engine import FakeEngine, fleet_of
 
-SPEC = """
-apiVersion: stateful/v1
-kind: App
-name: mysql
-image: mariadb:11.4
-env: {MARIADB_DATABASE: demo}
-volumes:
-  data: {target: /var/lib/mysql}
-healthcheck: {test: [CMD, healthcheck.sh], interval: 1s, retries: 3}
-"""
-CHANGED = SPEC.replace("MARIADB_DATABASE: demo", "MARIADB_DATABASE: shop")
+SPEC, CHANGED = MYSQL_SPEC, MYSQL_CHANGED
 APP = "mysql"
 OLD = "old"  # the container an earlier apply left
 NEW = "new-1"  # the fake engine's id for the first container it creates

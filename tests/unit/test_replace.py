@@ -18,20 +18,10 @@ from orchestrate.model.desired import DesiredApp
 from orchestrate.model.observed import ListedContainer, ObservedContainer
 from orchestrate.runs import pipeline
 from orchestrate.state import JournalEntry, Operation
-from tests.unit.builders import MARIADB, load_app
+from tests.unit.builders import MARIADB, MYSQL_CHANGED, MYSQL_SPEC, load_app
 from tests.unit.fake_engine import FakeEngine, fleet_of
 
-SPEC = """
-apiVersion: stateful/v1
-kind: App
-name: mysql
-image: mariadb:11.4
-env: {MARIADB_DATABASE: demo}
-volumes:
-  data: {target: /var/lib/mysql}
-healthcheck: {test: [CMD, healthcheck.sh], interval: 1s, retries: 3}
-"""
-CHANGED = SPEC.replace("MARIADB_DATABASE: demo", "MARIADB_DATABASE: shop")
+SPEC, CHANGED = MYSQL_SPEC, MYSQL_CHANGED
 OPTIONS = Options(health_timeout=5.0, settle_seconds=0.0, pull_backoff=0.0)
 LABELS = {L.APP: "mysql", L.MANAGED: "true"}
 SWAP_STEPS = ["create-new", "stop-old", "rename-old", "rename-new", "start-new", "health-gate", "health-passed", "remove-old"]
